@@ -1,0 +1,35 @@
+/**
+ * Random access to the bytes of one file or object. The zip reader needs nothing else,
+ * so the same reader works on a local file and on an S3 object (ranged GETs).
+ */
+export interface ByteSource {
+  /** A name for messages: a path or a URI. */
+  readonly name: string;
+  /** Total size in bytes. */
+  size(): Promise<number>;
+  /**
+   * Exactly `length` bytes starting at `offset`. Implementations throw a
+   * `ZipFormatError`-free, readable error (NotFoundError / StorageError) on I/O failure
+   * and return fewer bytes only when the source is shorter than asked.
+   */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A byte source over bytes already in memory (small segments, tests). */
+export class MemoryByteSource implements ByteSource {
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly name = '<memory>',
+  ) {}
+
+  async size(): Promise<number> {
+    return this.bytes.length;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    return this.bytes.subarray(offset, Math.min(offset + length, this.bytes.length));
+  }
+
+  async close(): Promise<void> {}
+}

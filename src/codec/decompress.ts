@@ -1,0 +1,208 @@
+import { Inflate } from 'fflate';
+import { Decompress as ZstdDecompress, ZstdErrorCode } from 'fzstd';
+import { EntryDataError } from '../errors.js';
+import { CompressionMethod, compressionMethodName } from './compression-method.js';
+
+/** Deflate input is fed in slices so one push can never inflate to more than ~16 MiB. */
+const deflateSliceSize = 16 * 1024;
+
+/**
+ * Decodes an entry's compressed bytes as they arrive. Stops with an EntryDataError as soon as
+ * the output passes `maxOutputSize` (the size the central directory declares), so a zip bomb
+ * cannot exhaust memory; every zstd frame in the stream is decoded, not only the first.
+ */
+export async function* decompress(
+  method: number,
+  compressed: AsyncIterable<Uint8Array>,
+  maxOutputSize: number,
+  label: string,
+): AsyncGenerator<Uint8Array> {
+  let produced = 0;
+  const pending: Uint8Array[] = [];
+  const accept = (chunk: Uint8Array) => {
+    produced += chunk.length;
+    if (produced > maxOutputSize) {
+      throw new EntryDataError(`${label}: decodes past its declared size of ${maxOutputSize} bytes (corrupt entry or zip bomb)`);
+    }
+    if (chunk.length > 0) pending.push(chunk);
+  };
+  const decoder = createDecoder(method, accept, label);
+  for await (const chunk of compressed) {
+    decoder.push(chunk);
+    yield* pending.splice(0);
+  }
+  decoder.finish();
+  yield* pending.splice(0);
+}
+
+interface Decoder {
+  push(chunk: Uint8Array): void;
+  finish(): void;
+}
+
+function createDecoder(method: number, accept: (chunk: Uint8Array) => void, label: string): Decoder {
+  switch (method) {
+    case CompressionMethod.stored:
+      return { push: accept, finish() {} };
+    case CompressionMethod.deflate:
+      return deflateDecoder(accept, label);
+    case CompressionMethod.zstd:
+      return zstdDecoder(accept, label);
+    default:
+      throw new EntryDataError(`${label}: unsupported compression ${compressionMethodName(method)}`);
+  }
+}
+
+function deflateDecoder(accept: (chunk: Uint8Array) => void, label: string): Decoder {
+  const inflate = new Inflate((data) => accept(data));
+  const guarded = (push: () => void) => {
+    try {
+      push();
+    } catch (error) {
+      if (error instanceof EntryDataError) throw error;
+      throw new EntryDataError(`${label}: corrupt deflate data (${(error as Error).message})`, error);
+    }
+  };
+  return {
+    push(chunk) {
+      for (let start = 0; start < chunk.length; start += deflateSliceSize) {
+        guarded(() => inflate.push(chunk.subarray(start, start + deflateSliceSize)));
+      }
+    },
+    finish() {
+      guarded(() => inflate.push(new Uint8Array(0), true));
+    },
+  };
+}
+
+function zstdDecoder(accept: (chunk: Uint8Array) => void, label: string): Decoder {
+  // fzstd calls back once per block (at most 128 KiB), so `accept` stops a bomb early.
+  const zstd = new ZstdDecompress((data) => accept(data));
+  const frames = new ZstdFrameGuard(label);
+  const guarded = (push: () => void) => {
+    try {
+      push();
+    } catch (error) {
+      if (error instanceof EntryDataError) throw error;
+      const code = (error as { code?: number }).code;
+      const reason =
+        code === ZstdErrorCode.WindowSizeTooLarge
+          ? `zstd frame needs a window larger than this reader allows (${maxZstdWindowSize} bytes)`
+          : code === ZstdErrorCode.UnexpectedEOF
+            ? 'zstd data ends early (truncated)'
+            : `corrupt zstd data (${(error as Error).message})`;
+      throw new EntryDataError(`${label}: ${reason}`, error);
+    }
+  };
+  return {
+    push(chunk) {
+      if (chunk.length === 0) return;
+      frames.scan(chunk);
+      guarded(() => zstd.push(chunk));
+    },
+    finish() {
+      guarded(() => zstd.push(new Uint8Array(0), true));
+    },
+  };
+}
+
+/**
+ * The largest window a zstd frame may ask for: libzstd's default decoding limit
+ * (ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27, 128 MiB), which Python's zstandard and the zstd CLI apply
+ * too, so Inspect cannot read such frames either.
+ */
+export const maxZstdWindowSize = 2 ** 27;
+
+const zstdMagic = 0xfd2fb528;
+const skippableMagicMask = 0xfffffff0;
+const skippableMagic = 0x184d2a50;
+
+/**
+ * Follows the frame and block headers of a zstd stream (without decoding anything) and refuses a
+ * frame whose window is over `maxZstdWindowSize` before fzstd sees it: fzstd allocates the whole
+ * window up front and copies it after every block (a frame declaring ~2 GiB takes ~2 GiB of memory
+ * and seconds per block), and its own limit check overflows for window exponents past 21, so a
+ * frame declaring a 2 TiB window is accepted. Anything it does not understand it leaves to fzstd.
+ */
+class ZstdFrameGuard {
+  private readonly header: number[] = [];
+  private state: 'frame' | 'block' | 'off' = 'frame';
+  /** Bytes to pass over: block contents, checksums, skippable frames. */
+  private skip = 0;
+  private checksum = false;
+
+  constructor(private readonly label: string) {}
+
+  scan(chunk: Uint8Array): void {
+    for (let at = 0; at < chunk.length && this.state !== 'off'; ) {
+      if (this.skip > 0) {
+        const passed = Math.min(this.skip, chunk.length - at);
+        this.skip -= passed;
+        at += passed;
+        continue;
+      }
+      this.header.push(chunk[at++]!);
+      if (this.state === 'frame') this.frameHeader();
+      else this.blockHeader();
+    }
+  }
+
+  private frameHeader(): void {
+    const h = this.header;
+    if (h.length < 5) return;
+    const magic = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
+    if ((magic & skippableMagicMask) >>> 0 === skippableMagic) {
+      if (h.length < 8) return;
+      this.skip = (h[4]! | (h[5]! << 8) | (h[6]! << 16) | (h[7]! << 24)) >>> 0;
+      h.length = 0;
+      return;
+    }
+    const descriptor = h[4]!;
+    if (magic !== zstdMagic || descriptor & 0x08) {
+      this.state = 'off'; // not a frame fzstd can read either: it reports the error
+      return;
+    }
+    const singleSegment = (descriptor >> 5) & 1;
+    const contentSizeFlag = descriptor >> 6;
+    const dictionaryBytes = [0, 1, 2, 4][descriptor & 3]!;
+    const contentSizeBytes = contentSizeFlag ? 1 << contentSizeFlag : singleSegment;
+    const contentSizeAt = 5 + (singleSegment ? 0 : 1) + dictionaryBytes;
+    if (h.length < contentSizeAt + contentSizeBytes) return;
+    let window: number;
+    if (singleSegment) {
+      // The window is the content size (2-byte sizes are stored minus 256).
+      window = contentSizeBytes === 2 ? 256 : 0;
+      for (let i = 0; i < contentSizeBytes; i++) window += h[contentSizeAt + i]! * 2 ** (8 * i);
+    } else {
+      const windowDescriptor = h[5]!;
+      const base = 2 ** (10 + (windowDescriptor >> 3));
+      window = base + (base / 8) * (windowDescriptor & 7);
+    }
+    if (window > maxZstdWindowSize) {
+      this.state = 'off';
+      throw new EntryDataError(
+        `${this.label}: zstd frame declares a ${window}-byte window, over the ${maxZstdWindowSize}-byte limit (zstd's own default)`,
+      );
+    }
+    this.checksum = (descriptor & 0x04) !== 0;
+    h.length = 0;
+    this.state = 'block';
+  }
+
+  private blockHeader(): void {
+    const h = this.header;
+    if (h.length < 3) return;
+    const header = h[0]! | (h[1]! << 8) | (h[2]! << 16);
+    h.length = 0;
+    const type = (header >> 1) & 3;
+    if (type === 3) {
+      this.state = 'off'; // reserved block type: fzstd reports it
+      return;
+    }
+    this.skip = type === 1 ? 1 : header >>> 3;
+    if (header & 1) {
+      if (this.checksum) this.skip += 4;
+      this.state = 'frame';
+    }
+  }
+}

@@ -1,0 +1,240 @@
+import type { ByteSource } from '../bytes/byte-source.js';
+import { decompress } from '../codec/decompress.js';
+import { EntryDataError, ZipFormatError } from '../errors.js';
+import { parsePythonJson } from '../json/python-json.js';
+import { crc32 } from './crc32.js';
+import {
+  RecordSize,
+  Signature,
+  Zip64Sentinel,
+  findZip64Extra,
+  maxEndOfCentralDirectorySearch,
+  readU64,
+  view,
+} from './records.js';
+import type { ZipEntry } from './zip-entry.js';
+
+const rawChunkSize = 1024 * 1024;
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+interface CentralDirectoryLocation {
+  entryCount: number;
+  size: number;
+  offset: number;
+}
+
+/**
+ * Reads a zip archive through range reads: the end records and central directory once, then
+ * each entry's bytes on demand. Entries are listed from the central directory; when a name
+ * occurs more than once, the last entry wins, as in every Inspect reader.
+ */
+export class ZipReader {
+  private readonly byName: Map<string, ZipEntry>;
+
+  private constructor(
+    readonly source: ByteSource,
+    readonly archiveSize: number,
+    /** Every central-directory entry, duplicates included, in directory order. */
+    readonly allEntries: readonly ZipEntry[],
+  ) {
+    this.byName = new Map(allEntries.map((entry) => [entry.name, entry]));
+  }
+
+  static async open(source: ByteSource): Promise<ZipReader> {
+    const size = await source.size();
+    const location = await findCentralDirectory(source, size);
+    const directory = await source.read(location.offset, location.size);
+    if (directory.length < location.size) throw truncated(source.name, 'the central directory runs past the end of the file');
+    return new ZipReader(source, size, parseCentralDirectory(directory, location.entryCount, source.name));
+  }
+
+  /** Entries with duplicates resolved (last wins), in central-directory order. */
+  get entries(): ZipEntry[] {
+    return this.allEntries.filter((entry) => this.byName.get(entry.name) === entry);
+  }
+
+  entry(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** Where the entry's compressed bytes start: after its local header's own name and extra. */
+  async dataOffset(entry: ZipEntry): Promise<number> {
+    const header = await this.source.read(entry.localHeaderOffset, RecordSize.localHeader);
+    const data = view(header);
+    if (header.length < RecordSize.localHeader || data.getUint32(0, true) !== Signature.localHeader) {
+      throw new ZipFormatError(`${this.source.name}: entry ${entry.name} has no local header at offset ${entry.localHeaderOffset}`);
+    }
+    const start = entry.localHeaderOffset + RecordSize.localHeader + data.getUint16(26, true) + data.getUint16(28, true);
+    if (start + entry.compressedSize > this.archiveSize) {
+      throw truncated(this.source.name, `entry ${entry.name} runs past the end of the file`);
+    }
+    return start;
+  }
+
+  /** The entry's compressed bytes, unchanged, in chunks: for copying without decoding. */
+  async *rawChunks(entry: ZipEntry): AsyncGenerator<Uint8Array> {
+    const start = await this.dataOffset(entry);
+    for (let done = 0; done < entry.compressedSize; ) {
+      const chunk = await this.source.read(start + done, Math.min(rawChunkSize, entry.compressedSize - done));
+      if (chunk.length === 0) throw truncated(this.source.name, `entry ${entry.name} runs past the end of the file`);
+      done += chunk.length;
+      yield chunk;
+    }
+  }
+
+  /** The entry's decoded bytes in chunks, checked against the declared size and CRC-32. */
+  async *chunks(entry: ZipEntry): AsyncGenerator<Uint8Array> {
+    const label = `${this.source.name}: ${entry.name}`;
+    let size = 0;
+    let crc = 0;
+    for await (const chunk of decompress(entry.method, this.rawChunks(entry), entry.uncompressedSize, label)) {
+      size += chunk.length;
+      crc = crc32(chunk, crc);
+      yield chunk;
+    }
+    if (size !== entry.uncompressedSize) {
+      throw new EntryDataError(`${label}: decodes to ${size} bytes, but the directory declares ${entry.uncompressedSize}`);
+    }
+    if (crc !== entry.crc32) {
+      throw new EntryDataError(`${label}: CRC-32 mismatch (data is corrupt)`);
+    }
+  }
+
+  async bytes(entry: ZipEntry): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of this.chunks(entry)) parts.push(chunk);
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  async text(entry: ZipEntry): Promise<string> {
+    return utf8.decode(await this.bytes(entry));
+  }
+
+  /** The entry parsed as JSON, accepting Python's NaN and Infinity tokens. */
+  async json(entry: ZipEntry): Promise<unknown> {
+    return parsePythonJson(await this.text(entry), `${this.source.name}: ${entry.name}`);
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+}
+
+function truncated(name: string, detail: string): ZipFormatError {
+  return new ZipFormatError(`${name}: truncated zip archive (${detail})`);
+}
+
+async function findCentralDirectory(source: ByteSource, size: number): Promise<CentralDirectoryLocation> {
+  const tailLength = Math.min(size, maxEndOfCentralDirectorySearch);
+  const tailStart = size - tailLength;
+  const tail = await source.read(tailStart, tailLength);
+  const eocdAt = findEndOfCentralDirectory(tail);
+  if (eocdAt === undefined) {
+    const head = tail.length === size ? tail : await source.read(0, 4);
+    const looksLikeZip = head.length >= 4 && view(head).getUint32(0, true) === Signature.localHeader;
+    if (looksLikeZip) throw truncated(source.name, 'no end-of-central-directory record');
+    throw new ZipFormatError(`${source.name}: not a zip archive`);
+  }
+  const eocd = view(tail.subarray(eocdAt));
+  const location: CentralDirectoryLocation = {
+    entryCount: eocd.getUint16(10, true),
+    size: eocd.getUint32(12, true),
+    offset: eocd.getUint32(16, true),
+  };
+  const needsZip64 =
+    location.entryCount === Zip64Sentinel.u16 || location.size === Zip64Sentinel.u32 || location.offset === Zip64Sentinel.u32;
+  // A sentinel value can also be the real value (Python's zipfile writes exactly 65 535 entries
+  // without ZIP64 records); like Python, use the ZIP64 records only when the locator is there.
+  const resolved = (needsZip64 && (await readZip64EndOfCentralDirectory(source, tailStart + eocdAt))) || location;
+  if (resolved.offset + resolved.size > size) throw truncated(source.name, 'the central directory runs past the end of the file');
+  return resolved;
+}
+
+/** Scans backwards for the EOCD whose comment length reaches exactly to the end of the file. */
+function findEndOfCentralDirectory(tail: Uint8Array): number | undefined {
+  const data = view(tail);
+  for (let at = tail.length - RecordSize.endOfCentralDirectory; at >= 0; at--) {
+    if (data.getUint32(at, true) !== Signature.endOfCentralDirectory) continue;
+    const commentLength = data.getUint16(at + 20, true);
+    if (at + RecordSize.endOfCentralDirectory + commentLength === tail.length) return at;
+  }
+  return undefined;
+}
+
+/** The ZIP64 end record's values, or undefined when no ZIP64 locator precedes the end record. */
+async function readZip64EndOfCentralDirectory(source: ByteSource, eocdOffset: number): Promise<CentralDirectoryLocation | undefined> {
+  const locatorOffset = eocdOffset - RecordSize.zip64Locator;
+  const locator = locatorOffset >= 0 ? view(await source.read(locatorOffset, RecordSize.zip64Locator)) : undefined;
+  if (!locator || locator.byteLength < RecordSize.zip64Locator || locator.getUint32(0, true) !== Signature.zip64Locator) {
+    return undefined;
+  }
+  const recordOffset = readU64(locator, 8, source.name);
+  const record = view(await source.read(recordOffset, RecordSize.zip64EndOfCentralDirectory));
+  if (record.byteLength < RecordSize.zip64EndOfCentralDirectory || record.getUint32(0, true) !== Signature.zip64EndOfCentralDirectory) {
+    throw new ZipFormatError(`${source.name}: ZIP64 end-of-central-directory record is missing or damaged`);
+  }
+  return {
+    entryCount: readU64(record, 32, source.name),
+    size: readU64(record, 40, source.name),
+    offset: readU64(record, 48, source.name),
+  };
+}
+
+function parseCentralDirectory(directory: Uint8Array, entryCount: number, archiveName: string): ZipEntry[] {
+  const data = view(directory);
+  const entries: ZipEntry[] = [];
+  let at = 0;
+  // Like Python's zipfile, read entries until the directory's bytes are used up: the count in
+  // the end record is only 16 bits wide and some writers let it wrap or saturate.
+  for (let index = 0; at < directory.length; index++) {
+    if (at + RecordSize.centralHeader > directory.length || data.getUint32(at, true) !== Signature.centralHeader) {
+      throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} of ${entryCount} is damaged`);
+    }
+    const nameLength = data.getUint16(at + 28, true);
+    const extraLength = data.getUint16(at + 30, true);
+    const commentLength = data.getUint16(at + 32, true);
+    const nameStart = at + RecordSize.centralHeader;
+    const extraStart = nameStart + nameLength;
+    const next = extraStart + extraLength + commentLength;
+    if (next > directory.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
+    // Inspect decodes names as UTF-8 whether or not flag bit 11 is set; so do we.
+    const name = utf8.decode(directory.subarray(nameStart, extraStart));
+    let uncompressedSize = data.getUint32(at + 24, true);
+    let compressedSize = data.getUint32(at + 20, true);
+    let localHeaderOffset = data.getUint32(at + 42, true);
+    if ([uncompressedSize, compressedSize, localHeaderOffset].includes(Zip64Sentinel.u32)) {
+      const extra = findZip64Extra(directory.subarray(extraStart, extraStart + extraLength));
+      if (!extra) throw new ZipFormatError(`${archiveName}: entry ${name} needs a ZIP64 extra field and has none`);
+      let field = 0;
+      const next64 = () => {
+        if (field + 8 > extra.byteLength) throw new ZipFormatError(`${archiveName}: entry ${name} has a short ZIP64 extra field`);
+        const value = readU64(extra, field, archiveName);
+        field += 8;
+        return value;
+      };
+      if (uncompressedSize === Zip64Sentinel.u32) uncompressedSize = next64();
+      if (compressedSize === Zip64Sentinel.u32) compressedSize = next64();
+      if (localHeaderOffset === Zip64Sentinel.u32) localHeaderOffset = next64();
+    }
+    entries.push({
+      name,
+      versionMadeBy: data.getUint16(at + 4, true),
+      versionNeeded: data.getUint16(at + 6, true),
+      flags: data.getUint16(at + 8, true),
+      method: data.getUint16(at + 10, true),
+      dosTime: data.getUint16(at + 12, true),
+      dosDate: data.getUint16(at + 14, true),
+      crc32: data.getUint32(at + 16, true),
+      compressedSize,
+      uncompressedSize,
+      externalAttributes: data.getUint32(at + 38, true),
+      localHeaderOffset,
+    });
+    at = next;
+  }
+  return entries;
+}

@@ -1,0 +1,278 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { compress } from '../codec/compress.js';
+import { defaultWriteMethod } from '../codec/compression-method.js';
+import { ZipFormatError, fileSystemError } from '../errors.js';
+import { crc32 } from './crc32.js';
+import { Flag, RecordSize, Signature, Version, Zip64Sentinel, dosDateTime, zip64ExtraId } from './records.js';
+import type { ZipEntry } from './zip-entry.js';
+
+export interface ZipWriterOptions {
+  /**
+   * Write ZIP64 records for every entry and for the archive even when nothing needs them
+   * (Python's `force_zip64`): for tests and for readers that want to exercise ZIP64.
+   */
+  forceZip64?: boolean;
+}
+
+export interface AddEntryOptions {
+  /** Compression method; defaults to zstd where Node can encode it, else deflate. */
+  method?: number;
+  /** Modification time recorded for the entry; defaults to now. */
+  date?: Date;
+}
+
+export type EntryData = Uint8Array | string | AsyncIterable<Uint8Array>;
+
+const fileAttributes = (0o600 << 16) >>> 0; // rw-------, as Python's zipfile writes by name
+const madeByUnix = 3 << 8;
+const zip64LocalExtraSize = 4 + 16;
+/** Below this an entry's compressed size cannot reach 4 GiB even if it does not compress. */
+const smallEntryLimit = Zip64Sentinel.u32 - 2 ** 24;
+
+/**
+ * Writes a zip archive entry by entry, each streamed to disk as it is compressed, with the
+ * local header patched afterwards (no data descriptors, as Python's zipfile). The archive can
+ * be made complete at any moment (`writeCentralDirectory`) and then appended to again: the
+ * next entry overwrites the old directory, as Inspect's recorder does with its temp file.
+ */
+export class ZipWriter {
+  private readonly written: ZipEntry[] = [];
+  private offset = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+    private readonly options: ZipWriterOptions,
+  ) {}
+
+  static async create(path: string, options: ZipWriterOptions = {}): Promise<ZipWriter> {
+    const file = await open(path, 'w+', 0o644).catch((error: unknown) => {
+      throw fileSystemError(error, path, 'create');
+    });
+    return new ZipWriter(path, file, options);
+  }
+
+  get entries(): readonly ZipEntry[] {
+    return this.written;
+  }
+
+  /** Compresses and appends one entry. */
+  async add(name: string, data: EntryData, options: AddEntryOptions = {}): Promise<ZipEntry> {
+    const method = options.method ?? defaultWriteMethod;
+    const input = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const knownSize = input instanceof Uint8Array ? input.length : undefined;
+    const { time, date } = dosDateTime(options.date ?? new Date());
+    let uncompressedSize = 0;
+    let crc = 0;
+    const measured = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of input instanceof Uint8Array ? [input] : input) {
+        uncompressedSize += chunk.length;
+        crc = crc32(chunk, crc);
+        yield chunk;
+      }
+    };
+    const zip64 = this.options.forceZip64 === true || knownSize === undefined || knownSize >= smallEntryLimit;
+    return this.writeEntry(
+      { name, method, dosTime: time, dosDate: date, externalAttributes: fileAttributes },
+      zip64,
+      compress(method, measured()),
+      () => ({ crc32: crc, uncompressedSize }),
+    );
+  }
+
+  /**
+   * Copies an entry from another archive as its compressed bytes, without decoding them:
+   * the CRC and sizes come from the source directory.
+   */
+  async addRaw(source: ZipEntry, raw: AsyncIterable<Uint8Array>, name = source.name): Promise<ZipEntry> {
+    const zip64 = this.options.forceZip64 === true || source.uncompressedSize >= smallEntryLimit || source.compressedSize >= smallEntryLimit;
+    return this.writeEntry(
+      {
+        name,
+        method: source.method,
+        dosTime: source.dosTime,
+        dosDate: source.dosDate,
+        externalAttributes: source.externalAttributes || fileAttributes,
+      },
+      zip64,
+      raw,
+      () => ({ crc32: source.crc32, uncompressedSize: source.uncompressedSize }),
+    );
+  }
+
+  private async writeEntry(
+    fields: Pick<ZipEntry, 'name' | 'method' | 'dosTime' | 'dosDate' | 'externalAttributes'>,
+    zip64: boolean,
+    compressed: AsyncIterable<Uint8Array>,
+    finalFields: () => Pick<ZipEntry, 'crc32' | 'uncompressedSize'>,
+  ): Promise<ZipEntry> {
+    const nameBytes = Buffer.from(fields.name, 'utf8');
+    const headerOffset = this.offset;
+    const headerSize = RecordSize.localHeader + nameBytes.length + (zip64 ? zip64LocalExtraSize : 0);
+    let position = headerOffset + headerSize;
+    for await (const chunk of compressed) {
+      await this.writeAt(chunk, position);
+      position += chunk.length;
+    }
+    const compressedSize = position - headerOffset - headerSize;
+    const { crc32: crc, uncompressedSize } = finalFields();
+    if (!zip64 && (compressedSize >= Zip64Sentinel.u32 || uncompressedSize >= Zip64Sentinel.u32)) {
+      throw new ZipFormatError(`${this.path}: entry ${fields.name} grew past 4 GiB without a ZIP64 header`);
+    }
+    const entry: ZipEntry = {
+      ...fields,
+      flags: /^[\x00-\x7f]*$/.test(fields.name) ? 0 : Flag.utf8Name,
+      crc32: crc,
+      compressedSize,
+      uncompressedSize,
+      localHeaderOffset: headerOffset,
+      versionNeeded: zip64 ? Version.zip64 : Version.default,
+      versionMadeBy: madeByUnix | (zip64 ? Version.zip64 : Version.default),
+    };
+    await this.writeAt(localHeader(entry, nameBytes, zip64), headerOffset);
+    this.offset = position;
+    this.written.push(entry);
+    return entry;
+  }
+
+  /**
+   * Writes the central directory and end records after the entries, leaving a complete
+   * archive on disk. Later entries overwrite them; call again to complete the archive again.
+   */
+  async writeCentralDirectory(): Promise<number> {
+    const records: Uint8Array[] = this.written.map((entry) => centralHeader(entry, this.options.forceZip64 === true));
+    const directorySize = records.reduce((total, record) => total + record.length, 0);
+    const directoryOffset = this.offset;
+    const count = this.written.length;
+    const zip64 =
+      this.options.forceZip64 === true ||
+      count >= Zip64Sentinel.u16 ||
+      directorySize >= Zip64Sentinel.u32 ||
+      directoryOffset >= Zip64Sentinel.u32;
+    if (zip64) records.push(...zip64EndRecords(count, directorySize, directoryOffset));
+    records.push(endOfCentralDirectory(count, directorySize, directoryOffset, zip64));
+    const end = Buffer.concat(records);
+    await this.writeAt(end, directoryOffset);
+    const length = directoryOffset + end.length;
+    await this.file.truncate(length).catch((error: unknown) => {
+      throw fileSystemError(error, this.path, 'truncate');
+    });
+    return length;
+  }
+
+  async sync(): Promise<void> {
+    await this.file.sync().catch((error: unknown) => {
+      throw fileSystemError(error, this.path, 'sync');
+    });
+  }
+
+  /** Completes the archive, syncs it to disk and closes the file. */
+  async close(): Promise<void> {
+    try {
+      await this.writeCentralDirectory();
+      await this.sync();
+    } finally {
+      await this.file.close();
+    }
+  }
+
+  /** Closes the file without completing the archive (after a failure). */
+  async abandon(): Promise<void> {
+    await this.file.close().catch(() => undefined);
+  }
+
+  private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.file.write(bytes, done, bytes.length - done, position + done).catch((error: unknown) => {
+        throw fileSystemError(error, this.path, 'write');
+      });
+      done += bytesWritten;
+    }
+  }
+}
+
+function localHeader(entry: ZipEntry, name: Uint8Array, zip64: boolean): Buffer {
+  const header = Buffer.alloc(RecordSize.localHeader + name.length + (zip64 ? zip64LocalExtraSize : 0));
+  header.writeUInt32LE(Signature.localHeader, 0);
+  header.writeUInt16LE(entry.versionNeeded, 4);
+  header.writeUInt16LE(entry.flags, 6);
+  header.writeUInt16LE(entry.method, 8);
+  header.writeUInt16LE(entry.dosTime, 10);
+  header.writeUInt16LE(entry.dosDate, 12);
+  header.writeUInt32LE(entry.crc32, 14);
+  header.writeUInt32LE(zip64 ? Zip64Sentinel.u32 : entry.compressedSize, 18);
+  header.writeUInt32LE(zip64 ? Zip64Sentinel.u32 : entry.uncompressedSize, 22);
+  header.writeUInt16LE(name.length, 26);
+  header.writeUInt16LE(zip64 ? zip64LocalExtraSize : 0, 28);
+  header.set(name, RecordSize.localHeader);
+  if (zip64) {
+    const extra = RecordSize.localHeader + name.length;
+    header.writeUInt16LE(zip64ExtraId, extra);
+    header.writeUInt16LE(16, extra + 2);
+    header.writeBigUInt64LE(BigInt(entry.uncompressedSize), extra + 4);
+    header.writeBigUInt64LE(BigInt(entry.compressedSize), extra + 12);
+  }
+  return header;
+}
+
+function centralHeader(entry: ZipEntry, forceZip64: boolean): Buffer {
+  const name = Buffer.from(entry.name, 'utf8');
+  // ZIP64 fields go in the extra, in this order, only for values that do not fit (or all, forced).
+  const large = [entry.uncompressedSize, entry.compressedSize, entry.localHeaderOffset].map(
+    (value) => forceZip64 || value >= Zip64Sentinel.u32,
+  );
+  const zip64Values = [entry.uncompressedSize, entry.compressedSize, entry.localHeaderOffset].filter((_, i) => large[i]);
+  const extraSize = zip64Values.length ? 4 + 8 * zip64Values.length : 0;
+  const header = Buffer.alloc(RecordSize.centralHeader + name.length + extraSize);
+  header.writeUInt32LE(Signature.centralHeader, 0);
+  header.writeUInt16LE(extraSize ? madeByUnix | Version.zip64 : entry.versionMadeBy, 4);
+  header.writeUInt16LE(extraSize ? Version.zip64 : entry.versionNeeded, 6);
+  header.writeUInt16LE(entry.flags, 8);
+  header.writeUInt16LE(entry.method, 10);
+  header.writeUInt16LE(entry.dosTime, 12);
+  header.writeUInt16LE(entry.dosDate, 14);
+  header.writeUInt32LE(entry.crc32, 16);
+  header.writeUInt32LE(large[1] ? Zip64Sentinel.u32 : entry.compressedSize, 20);
+  header.writeUInt32LE(large[0] ? Zip64Sentinel.u32 : entry.uncompressedSize, 24);
+  header.writeUInt16LE(name.length, 28);
+  header.writeUInt16LE(extraSize, 30);
+  header.writeUInt32LE(entry.externalAttributes, 38);
+  header.writeUInt32LE(large[2] ? Zip64Sentinel.u32 : entry.localHeaderOffset, 42);
+  header.set(name, RecordSize.centralHeader);
+  if (extraSize) {
+    let at = RecordSize.centralHeader + name.length;
+    header.writeUInt16LE(zip64ExtraId, at);
+    header.writeUInt16LE(extraSize - 4, at + 2);
+    for (const value of zip64Values) header.writeBigUInt64LE(BigInt(value), (at += 8) - 4);
+  }
+  return header;
+}
+
+function zip64EndRecords(count: number, directorySize: number, directoryOffset: number): Buffer[] {
+  const record = Buffer.alloc(RecordSize.zip64EndOfCentralDirectory);
+  record.writeUInt32LE(Signature.zip64EndOfCentralDirectory, 0);
+  record.writeBigUInt64LE(BigInt(RecordSize.zip64EndOfCentralDirectory - 12), 4);
+  record.writeUInt16LE(madeByUnix | Version.zip64, 12);
+  record.writeUInt16LE(Version.zip64, 14);
+  record.writeBigUInt64LE(BigInt(count), 24);
+  record.writeBigUInt64LE(BigInt(count), 32);
+  record.writeBigUInt64LE(BigInt(directorySize), 40);
+  record.writeBigUInt64LE(BigInt(directoryOffset), 48);
+  const locator = Buffer.alloc(RecordSize.zip64Locator);
+  locator.writeUInt32LE(Signature.zip64Locator, 0);
+  locator.writeBigUInt64LE(BigInt(directoryOffset + directorySize), 8);
+  locator.writeUInt32LE(1, 16);
+  return [record, locator];
+}
+
+function endOfCentralDirectory(count: number, directorySize: number, directoryOffset: number, zip64: boolean): Buffer {
+  const record = Buffer.alloc(RecordSize.endOfCentralDirectory);
+  record.writeUInt32LE(Signature.endOfCentralDirectory, 0);
+  const entries = zip64 ? Zip64Sentinel.u16 : count;
+  record.writeUInt16LE(entries, 8);
+  record.writeUInt16LE(entries, 10);
+  record.writeUInt32LE(zip64 ? Zip64Sentinel.u32 : directorySize, 12);
+  record.writeUInt32LE(zip64 ? Zip64Sentinel.u32 : directoryOffset, 16);
+  return record;
+}
