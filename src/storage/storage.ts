@@ -1,0 +1,46 @@
+import type { ByteSource } from '../bytes/byte-source.js';
+
+/** What a stat says of one file or object. */
+export interface StorageStat {
+  size: number;
+  mtimeMs: number;
+  /** S3's ETag, or for local files a cheap change tag (size + mtime). */
+  etag: string;
+}
+
+export interface WriteOptions {
+  /** Object tags (S3 only; ignored on local disk). Where tagging is refused the write is retried untagged (spec B.7). */
+  tags?: Record<string, string>;
+}
+
+/**
+ * One interface for every place a log or its buffer can live (unstorage's model: one driver
+ * per backend, one conformance suite for all). Locations are strings: a local path, or an
+ * `s3://bucket/key` URI. Directory-like locations have no trailing slash.
+ */
+export interface Storage {
+  readonly kind: 'local' | 's3';
+  /** The whole file or object. NotFoundError when it does not exist. */
+  read(location: string): Promise<Uint8Array>;
+  /** `length` bytes from `offset` (fewer at the end of the object). */
+  readRange(location: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Random access for the zip reader. */
+  byteSource(location: string): ByteSource;
+  /** Replaces the file or object atomically: readers see the old or the new bytes, never a mix. */
+  write(location: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
+  /** Like `write`, from a local file, without holding it in memory. */
+  writeFromFile(location: string, localPath: string, options?: WriteOptions): Promise<void>;
+  /**
+   * Names (not locations) of the entries directly inside a directory, files and subdirectories
+   * alike (on S3: objects and common prefixes), sorted; [] when it does not exist.
+   */
+  list(directory: string): Promise<string[]>;
+  /** Deletes a file or object; no error when it is already gone. */
+  delete(location: string): Promise<void>;
+  /** Deletes a directory and everything under it; no error when it is already gone. */
+  deleteTree(directory: string): Promise<void>;
+  /** undefined when it does not exist. */
+  stat(location: string): Promise<StorageStat | undefined>;
+  /** Joins a directory location and a relative name. */
+  join(directory: string, ...names: string[]): string;
+}

@@ -1,0 +1,269 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { NotFoundError } from '../../src/errors.js';
+import type { Storage } from '../../src/storage/storage.js';
+
+export interface StorageFixture {
+  storage: Storage;
+  /** A directory location the suite may fill; each test works in its own subdirectory. */
+  root: string;
+  teardown(): Promise<void>;
+  /** The tags stored on an object, where the backend keeps tags (S3). */
+  readTags?(location: string): Promise<Record<string, string>>;
+}
+
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+/** Asserts that `promise` rejects with a NotFoundError whose message names `location`. */
+async function assertNotFound(promise: Promise<unknown>, location: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof NotFoundError, `expected NotFoundError, got ${String(error)}`);
+    assert.ok(error.message.includes(location), `message should name ${location}: ${error.message}`);
+    assert.ok(!error.message.includes('\n'), `message should be one line: ${error.message}`);
+    return true;
+  });
+}
+
+/** The behaviour every Storage driver must share, registered as node:test tests. */
+export function storageConformanceSuite(name: string, setup: () => Promise<StorageFixture>): void {
+  describe(name, () => {
+    let fixture: StorageFixture;
+    let storage: Storage;
+    const at = (...names: string[]) => storage.join(fixture.root, ...names);
+
+    before(async () => {
+      fixture = await setup();
+      storage = fixture.storage;
+    });
+    after(async () => {
+      await fixture?.teardown();
+    });
+
+    it('round-trips bytes', async () => {
+      const location = at('round-trip', 'all-bytes.bin');
+      const data = new Uint8Array(256).map((_, index) => index);
+      await storage.write(location, data);
+      assert.deepEqual(new Uint8Array(await storage.read(location)), data);
+    });
+
+    it('round-trips a string as UTF-8', async () => {
+      const location = at('round-trip', 'text.json');
+      const value = '{"text": "héllo ✓ 日本 🎉"}\n';
+      await storage.write(location, value);
+      assert.equal(text(await storage.read(location)), value);
+    });
+
+    it('round-trips an empty file', async () => {
+      const location = at('round-trip', '.keep');
+      await storage.write(location, new Uint8Array(0));
+      assert.equal((await storage.read(location)).length, 0);
+      assert.equal((await storage.stat(location))?.size, 0);
+    });
+
+    it('overwrite replaces the whole content', async () => {
+      const location = at('overwrite', 'file.txt');
+      await storage.write(location, 'a much longer first version');
+      await storage.write(location, 'short');
+      assert.equal(text(await storage.read(location)), 'short');
+    });
+
+    it('creates missing parent directories', async () => {
+      const location = at('parents', 'a', 'b', 'c', 'deep.txt');
+      await storage.write(location, 'deep');
+      assert.equal(text(await storage.read(location)), 'deep');
+    });
+
+    it('readRange reads from the start, the middle and the end', async () => {
+      const location = at('range', 'digits.txt');
+      await storage.write(location, '0123456789');
+      assert.equal(text(await storage.readRange(location, 0, 3)), '012');
+      assert.equal(text(await storage.readRange(location, 4, 3)), '456');
+      assert.equal(text(await storage.readRange(location, 7, 3)), '789');
+      assert.equal(text(await storage.readRange(location, 0, 10)), '0123456789');
+    });
+
+    it('readRange returns fewer bytes past the end', async () => {
+      const location = at('range', 'short.txt');
+      await storage.write(location, '0123456789');
+      assert.equal(text(await storage.readRange(location, 8, 100)), '89');
+      assert.equal((await storage.readRange(location, 10, 5)).length, 0);
+      assert.equal((await storage.readRange(location, 50, 5)).length, 0);
+      assert.equal((await storage.readRange(location, 3, 0)).length, 0);
+    });
+
+    it('readRange of a missing file is NotFoundError', async () => {
+      const location = at('range', 'missing.txt');
+      await assertNotFound(storage.readRange(location, 0, 10), location);
+    });
+
+    it('byteSource gives the size and random access', async () => {
+      const location = at('byte-source', 'data.bin');
+      const data = randomBytes(100_000);
+      await storage.write(location, data);
+      const source = storage.byteSource(location);
+      try {
+        assert.equal(source.name, location);
+        assert.equal(await source.size(), data.length);
+        assert.deepEqual(Buffer.from(await source.read(99_990, 10)), data.subarray(99_990));
+        assert.deepEqual(Buffer.from(await source.read(10, 20)), data.subarray(10, 30));
+        assert.deepEqual(Buffer.from(await source.read(99_995, 10)), data.subarray(99_995));
+      } finally {
+        await source.close();
+      }
+    });
+
+    it('byteSource of a missing file is NotFoundError', async () => {
+      const location = at('byte-source', 'missing.bin');
+      const source = storage.byteSource(location);
+      try {
+        await assertNotFound(source.size(), location);
+      } finally {
+        await source.close();
+      }
+    });
+
+    it('stat gives size, a recent mtime and an etag that changes on rewrite', async () => {
+      const location = at('stat', 'file.txt');
+      const before = Date.now();
+      await storage.write(location, 'first');
+      const first = await storage.stat(location);
+      assert.ok(first);
+      assert.equal(first.size, 5);
+      // S3 keeps whole seconds; allow for that and a little clock skew.
+      assert.ok(first.mtimeMs > before - 5_000 && first.mtimeMs < Date.now() + 5_000, `mtime ${first.mtimeMs} not recent`);
+      assert.notEqual(first.etag, '');
+
+      await storage.write(location, 'other'); // same size, new content
+      const second = await storage.stat(location);
+      assert.ok(second);
+      assert.equal(second.size, 5);
+      assert.notEqual(second.etag, first.etag);
+
+      await storage.write(location, 'longer content');
+      const third = await storage.stat(location);
+      assert.equal(third?.size, 14);
+      assert.notEqual(third?.etag, second.etag);
+    });
+
+    it('stat of a missing file is undefined', async () => {
+      assert.equal(await storage.stat(at('stat', 'missing.txt')), undefined);
+      assert.equal(await storage.stat(at('no-such-directory', 'missing.txt')), undefined);
+    });
+
+    it('read of a missing file is NotFoundError naming it', async () => {
+      const location = at('missing', 'nothing-here.eval');
+      await assertNotFound(storage.read(location), location);
+    });
+
+    it('list gives the direct children only, files and subdirectories, sorted', async () => {
+      const directory = at('list', 'dir');
+      await storage.write(storage.join(directory, 'b.txt'), 'b');
+      await storage.write(storage.join(directory, 'a.txt'), 'a');
+      await storage.write(storage.join(directory, 'sub', 'nested.txt'), 'nested');
+      await storage.write(storage.join(directory, 'sub', 'deeper', 'x.txt'), 'x');
+      // A sibling sharing the name as a prefix must not leak in (S3 prefixes).
+      await storage.write(at('list', 'dir2', 'other.txt'), 'other');
+      await storage.write(at('list', 'dir.txt'), 'other');
+      assert.deepEqual(await storage.list(directory), ['a.txt', 'b.txt', 'sub']);
+      assert.deepEqual(await storage.list(storage.join(directory, 'sub')), ['deeper', 'nested.txt']);
+    });
+
+    it('list of a missing directory is empty', async () => {
+      assert.deepEqual(await storage.list(at('list', 'no-such-directory')), []);
+    });
+
+    it('delete removes a file, and deleting a missing file is fine', async () => {
+      const location = at('delete', 'file.txt');
+      await storage.write(location, 'bye');
+      await storage.delete(location);
+      assert.equal(await storage.stat(location), undefined);
+      await assertNotFound(storage.read(location), location);
+      await storage.delete(location);
+      await storage.delete(at('delete', 'never-existed', 'file.txt'));
+    });
+
+    it('deleteTree removes everything under a directory and nothing beside it', async () => {
+      const directory = at('delete-tree', 'buffer');
+      await storage.write(storage.join(directory, '.keep'), '');
+      await storage.write(storage.join(directory, 'manifest.json'), '{}');
+      await storage.write(storage.join(directory, 'nested', 'segment.1.zip'), 'zip');
+      const sibling = at('delete-tree', 'buffer-other', 'keep.txt');
+      await storage.write(sibling, 'stays');
+      await storage.deleteTree(directory);
+      assert.deepEqual(await storage.list(directory), []);
+      assert.equal(await storage.stat(storage.join(directory, 'manifest.json')), undefined);
+      assert.equal(text(await storage.read(sibling)), 'stays');
+      assert.deepEqual(await storage.list(at('delete-tree')), ['buffer-other']);
+      await storage.deleteTree(directory);
+    });
+
+    it('writeFromFile copies a 3 MB local file', async () => {
+      const localDirectory = await mkdtemp(join(tmpdir(), 'storage-conformance-'));
+      try {
+        const localFile = join(localDirectory, 'segment.zip');
+        const data = randomBytes(3 * 1024 * 1024 + 17);
+        await writeFile(localFile, data);
+        const location = at('from-file', 'segment.1.zip');
+        await storage.writeFromFile(location, localFile);
+        assert.equal((await storage.stat(location))?.size, data.length);
+        assert.ok(Buffer.from(await storage.read(location)).equals(data));
+      } finally {
+        await rm(localDirectory, { recursive: true, force: true });
+      }
+    });
+
+    it('writeFromFile of a missing local file is NotFoundError naming it', async () => {
+      const localFile = join(tmpdir(), `no-such-file-${randomBytes(6).toString('hex')}.zip`);
+      await assertNotFound(storage.writeFromFile(at('from-file', 'never.zip'), localFile), localFile);
+      assert.equal(await storage.stat(at('from-file', 'never.zip')), undefined);
+    });
+
+    it('accepts tags on writes (and stores them where the backend keeps tags)', async () => {
+      const tags = { 'inspect-ephemeral': 'true' };
+      const location = at('tags', 'manifest.json');
+      await storage.write(location, '{}', { tags });
+      assert.equal(text(await storage.read(location)), '{}');
+
+      const localDirectory = await mkdtemp(join(tmpdir(), 'storage-conformance-'));
+      const fromFile = at('tags', 'segment.1.zip');
+      try {
+        const localFile = join(localDirectory, 'segment.zip');
+        await writeFile(localFile, 'zip bytes');
+        await storage.writeFromFile(fromFile, localFile, { tags });
+      } finally {
+        await rm(localDirectory, { recursive: true, force: true });
+      }
+      assert.equal(text(await storage.read(fromFile)), 'zip bytes');
+
+      if (fixture.readTags) {
+        assert.deepEqual(await fixture.readTags(location), tags);
+        assert.deepEqual(await fixture.readTags(fromFile), tags);
+      }
+    });
+
+    it('handles names with spaces and non-ASCII characters', async () => {
+      const directory = at('names', 'with space', 'ünïcødé 日本');
+      const name = 'my task ✓ (1) + 50%.eval';
+      const location = storage.join(directory, name);
+      await storage.write(location, 'content');
+      assert.equal(text(await storage.read(location)), 'content');
+      assert.equal(text(await storage.readRange(location, 3, 4)), 'tent');
+      assert.equal((await storage.stat(location))?.size, 7);
+      assert.deepEqual(await storage.list(directory), [name]);
+      assert.deepEqual(await storage.list(at('names', 'with space')), ['ünïcødé 日本']);
+      await storage.delete(location);
+      assert.equal(await storage.stat(location), undefined);
+    });
+
+    it('join builds locations that the other methods accept', async () => {
+      const location = storage.join(fixture.root, 'join', 'a', 'b.txt');
+      assert.equal(location, storage.join(storage.join(fixture.root, 'join'), 'a', 'b.txt'));
+      await storage.write(location, 'joined');
+      assert.deepEqual(await storage.list(storage.join(fixture.root, 'join', 'a')), ['b.txt']);
+    });
+  });
+}
