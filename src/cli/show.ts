@@ -1,0 +1,39 @@
+import type { EvalLogStatus } from '../eval/log-status.js';
+
+const statusMeaning: Record<EvalLogStatus['status'], string> = {
+  started: 'started (still running, or crashed)',
+  success: 'success',
+  error: 'error',
+  cancelled: 'cancelled',
+};
+
+/** The human status card for `show`. */
+export function formatStatusCard(status: EvalLogStatus): string {
+  const rows: [string, string][] = [
+    ['Log', status.log],
+    ['Task', status.task_file ? `${status.task} (${status.task_file})` : status.task],
+    ['Model', status.model],
+    ['Status', statusMeaning[status.status]],
+    ['Samples', formatProgress(status.samples, status.total_samples)],
+    ['Errors', String(status.errors)],
+    ['Created', status.created],
+    ['Modified', status.last_modified],
+    ['Duration', status.duration_seconds === null ? 'unknown' : formatDuration(status.duration_seconds)],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+function formatProgress(present: number, total: number | null): string {
+  if (!total) return `${present}`;
+  return `${present}/${total} (${((present / total) * 100).toFixed(1)}%)`;
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)}s`;
+  const whole = Math.round(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const rest = whole % 60;
+  return hours ? `${hours}h ${minutes}m ${rest}s` : `${minutes}m ${rest}s`;
+}

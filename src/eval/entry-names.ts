@@ -1,0 +1,38 @@
+/** Entry names inside an `.eval` zip (eval-log-format.md §2). */
+
+export const EntryName = {
+  start: '_journal/start.json',
+  header: 'header.json',
+  summaries: 'summaries.json',
+  reductions: 'reductions.json',
+} as const;
+
+const journalSummaryPattern = /^_journal\/summaries\/(\d+)\.json$/;
+
+export function journalSummaryName(index: number): string {
+  return `_journal/summaries/${index}.json`;
+}
+
+/** The journal index of `_journal/summaries/<N>.json`, or undefined for any other name. */
+export function journalSummaryIndex(name: string): number | undefined {
+  const match = journalSummaryPattern.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * `samples/<id>_epoch_<epoch>.json` with Python's `str(id)`: no escaping, so the int 1 and
+ * the string "1" share a name, as they do in Inspect.
+ */
+export function sampleEntryName(id: string | number | bigint, epoch: number): string {
+  return `samples/${String(id)}_epoch_${epoch}.json`;
+}
+
+/** Inspect's sample enumeration rule: every member under `samples/` ending in `.json`. */
+export function isSampleEntryName(name: string): boolean {
+  return name.startsWith('samples/') && name.endsWith('.json');
+}
+
+/** A key for (id, epoch) that keeps the int 1 and the string "1" apart, as Python's tuples do. */
+export function sampleKey(id: string | number | bigint, epoch: number): string {
+  return `${typeof id === 'string' ? 's' : 'n'}:${String(id)}:${epoch}`;
+}

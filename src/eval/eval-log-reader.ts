@@ -1,0 +1,121 @@
+import type { ByteSource } from '../bytes/byte-source.js';
+import { FileByteSource } from '../bytes/file-byte-source.js';
+import { EvalLogFormatError } from '../errors.js';
+import { ZipReader } from '../zip/zip-reader.js';
+import type { ZipEntry } from '../zip/zip-entry.js';
+import { EntryName, isSampleEntryName, journalSummaryIndex, sampleKey } from './entry-names.js';
+import {
+  EvalLogHeaderSchema,
+  EvalSampleReductionsSchema,
+  EvalSampleSchema,
+  EvalSampleSummariesSchema,
+  LogStartSchema,
+  validate,
+  type EvalLogHeader,
+  type EvalSample,
+  type EvalSampleReductions,
+  type EvalSampleSummary,
+  type LogStart,
+} from './schemas.js';
+
+/**
+ * Reads an Inspect `.eval` log, finished or crashed, as Inspect's own reader does
+ * (eval-log-format.md §2): header from `header.json` or synthesized from the start journal,
+ * summaries from `summaries.json` or the journal, samples one at a time.
+ */
+export class EvalLogReader {
+  private constructor(readonly zip: ZipReader) {}
+
+  static async open(source: ByteSource | string): Promise<EvalLogReader> {
+    const bytes = typeof source === 'string' ? new FileByteSource(source) : source;
+    try {
+      const zip = await ZipReader.open(bytes);
+      if (!zip.has(EntryName.start) && !zip.has(EntryName.header)) {
+        throw new EvalLogFormatError(`${bytes.name}: not an Inspect eval log (no ${EntryName.start} and no ${EntryName.header})`);
+      }
+      return new EvalLogReader(zip);
+    } catch (error) {
+      await bytes.close();
+      throw error;
+    }
+  }
+
+  get name(): string {
+    return this.zip.source.name;
+  }
+
+  /** A finished log has `header.json`; a running or crashed one has only the journal. */
+  get finished(): boolean {
+    return this.zip.has(EntryName.header);
+  }
+
+  async start(): Promise<LogStart> {
+    const entry = this.zip.entry(EntryName.start);
+    if (!entry) throw new EvalLogFormatError(`${this.name}: no ${EntryName.start}`);
+    return validate(LogStartSchema, await this.zip.json(entry), `${this.name}: ${EntryName.start}`);
+  }
+
+  /** `header.json`, or for an unfinished log the header Inspect synthesizes: status `started`. */
+  async header(): Promise<EvalLogHeader> {
+    const entry = this.zip.entry(EntryName.header);
+    if (entry) return validate(EvalLogHeaderSchema, await this.zip.json(entry), `${this.name}: ${EntryName.header}`);
+    const start = await this.start();
+    return {
+      version: start.version,
+      status: 'started',
+      eval: start.eval,
+      plan: start.plan,
+      stats: { started_at: '', completed_at: '', model_usage: {}, role_usage: {} },
+      invalidated: false,
+      tags: [...((start.eval.tags as string[] | undefined) ?? [])].sort(),
+      metadata: (start.eval.metadata as Record<string, unknown> | undefined) ?? {},
+    };
+  }
+
+  /** The journal summary files in index order. */
+  journalSummaryEntries(): ZipEntry[] {
+    return this.zip.entries
+      .filter((entry) => journalSummaryIndex(entry.name) !== undefined)
+      .sort((a, b) => journalSummaryIndex(a.name)! - journalSummaryIndex(b.name)!);
+  }
+
+  /**
+   * `summaries.json` when the log finished, else the journal's rows concatenated in index
+   * order; either way one row per (id, epoch), the last one written winning.
+   */
+  async summaries(): Promise<EvalSampleSummary[]> {
+    const final = this.zip.entry(EntryName.summaries);
+    const sources = final ? [final] : this.journalSummaryEntries();
+    const rows = new Map<string, EvalSampleSummary>();
+    for (const entry of sources) {
+      const batch = validate(EvalSampleSummariesSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
+      for (const row of batch) rows.set(sampleKey(row.id, row.epoch), row);
+    }
+    return [...rows.values()];
+  }
+
+  /** `reductions.json`, when the log has one. */
+  async reductions(): Promise<EvalSampleReductions | undefined> {
+    const entry = this.zip.entry(EntryName.reductions);
+    if (!entry) return undefined;
+    return validate(EvalSampleReductionsSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
+  }
+
+  /** Sample entries (last of each name), in file order. */
+  sampleEntries(): ZipEntry[] {
+    return this.zip.entries.filter((entry) => isSampleEntryName(entry.name));
+  }
+
+  async readSample(entry: ZipEntry): Promise<EvalSample> {
+    return validate(EvalSampleSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
+  }
+
+  /** Samples parsed one at a time, so only one is in memory. */
+  async *samples(): AsyncGenerator<EvalSample> {
+    for (const entry of this.sampleEntries()) yield await this.readSample(entry);
+  }
+
+  close(): Promise<void> {
+    return this.zip.close();
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InspectRecoverError } from '../errors.js';
+import { stringifyPythonJson } from '../json/python-json.js';
+import type { Storage } from '../storage/storage.js';
+import { storageFor } from '../storage/storage-for.js';
+import type { ZipEntry } from '../zip/zip-entry.js';
+import type { ZipReader } from '../zip/zip-reader.js';
+import { ZipWriter, type ZipWriterOptions } from '../zip/zip-writer.js';
+import { EntryName, journalSummaryName, sampleEntryName, sampleKey } from './entry-names.js';
+import { summarizeSample } from './sample-summary.js';
+import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from './schemas.js';
+
+export interface EvalLogWriterOptions extends ZipWriterOptions {
+  /** Compression for new entries; defaults to zstd where Node can encode it, else deflate. */
+  method?: number;
+  /** Where the log goes; defaults to the driver for its location (local path or s3:// URI). */
+  storage?: Storage;
+}
+
+export interface FinishOptions {
+  /** The final header (status, results, stats...). Written last, as Inspect does. */
+  header: EvalLogHeader;
+  reductions?: EvalSampleReductions;
+}
+
+/**
+ * Writes an `.eval` log the way Inspect's recorder does (eval-log-format.md §7): entries go
+ * into a private working zip; each flush completes that zip and replaces the log with a copy
+ * of it atomically (temp file, fsync, rename; one PUT on S3), so the log on disk is always a
+ * whole, readable archive, and a crash loses only what was added since the last flush.
+ */
+export class EvalLogWriter {
+  private readonly summaries = new Map<string, EvalSampleSummary>();
+  private pending: EvalSampleSummary[] = [];
+  private journalIndex = 0;
+  private closed = false;
+
+  private constructor(
+    readonly location: string,
+    private readonly storage: Storage,
+    private readonly workDirectory: string,
+    private readonly zip: ZipWriter,
+    private readonly method: number | undefined,
+  ) {}
+
+  /** Starts a log: records the start journal and flushes, as Inspect does at task start. */
+  static async create(location: string, start: LogStart, options: EvalLogWriterOptions = {}): Promise<EvalLogWriter> {
+    const storage = options.storage ?? storageFor(location);
+    const workDirectory = await mkdtemp(join(tmpdir(), 'inspect-recover-'));
+    const zip = await ZipWriter.create(join(workDirectory, 'log.eval'), options);
+    const writer = new EvalLogWriter(location, storage, workDirectory, zip, options.method);
+    await writer.addJson(EntryName.start, start);
+    await writer.flush();
+    return writer;
+  }
+
+  /** Adds a finished sample; its summary joins the next flush's journal entry. */
+  async addSample(sample: EvalSample, summary: EvalSampleSummary = summarizeSample(sample)): Promise<void> {
+    await this.addJson(sampleEntryName(sample.id, sample.epoch), sample);
+    this.recordSummary(summary);
+  }
+
+  /**
+   * Copies a sample entry from another log as raw compressed bytes, without decoding it.
+   * The caller supplies its summary (from that log's summaries).
+   */
+  async addRawSample(source: ZipReader, entry: ZipEntry, summary: EvalSampleSummary): Promise<void> {
+    this.assertOpen();
+    await this.zip.addRaw(entry, source.rawChunks(entry));
+    this.recordSummary(summary);
+  }
+
+  /** Makes everything added so far durable in the log: the samples plus one journal summaries entry. */
+  async flush(): Promise<void> {
+    await this.journalPendingSummaries();
+    await this.publish();
+  }
+
+  /** Writes `summaries.json`, `reductions.json` (when given) and `header.json`, publishes, and closes. */
+  async finish({ header, reductions }: FinishOptions): Promise<void> {
+    await this.journalPendingSummaries();
+    await this.addJson(EntryName.summaries, [...this.summaries.values()]);
+    if (reductions) await this.addJson(EntryName.reductions, reductions);
+    await this.addJson(EntryName.header, header);
+    await this.publish();
+    await this.close();
+  }
+
+  /** Stops writing, leaving the log as of its last flush, and removes the working copy. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.zip.abandon();
+    await rm(this.workDirectory, { recursive: true, force: true });
+  }
+
+  private async journalPendingSummaries(): Promise<void> {
+    if (this.pending.length === 0) return;
+    await this.addJson(journalSummaryName(++this.journalIndex), this.pending);
+    this.pending = [];
+  }
+
+  private recordSummary(summary: EvalSampleSummary): void {
+    this.summaries.set(sampleKey(summary.id, summary.epoch), summary);
+    this.pending.push(summary);
+  }
+
+  private async addJson(name: string, value: unknown): Promise<void> {
+    this.assertOpen();
+    await this.zip.add(name, stringifyPythonJson(value), this.method === undefined ? {} : { method: this.method });
+  }
+
+  private async publish(): Promise<void> {
+    this.assertOpen();
+    await this.zip.writeCentralDirectory();
+    await this.zip.sync();
+    await this.storage.writeFromFile(this.location, this.zip.path);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new InspectRecoverError('WRITER_CLOSED', `${this.location}: the log writer is closed`);
+  }
+}

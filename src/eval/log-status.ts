@@ -1,0 +1,67 @@
+import type { Storage } from '../storage/storage.js';
+import { storageFor } from '../storage/storage-for.js';
+import { EvalLogReader } from './eval-log-reader.js';
+import type { EvalStatus } from './schemas.js';
+
+/** What `inspect-recover show` reports for one log. */
+export interface EvalLogStatus {
+  log: string;
+  task: string;
+  task_file: string | null;
+  model: string;
+  /** `started` means still running, or crashed. */
+  status: EvalStatus;
+  /** Sample entries present in the log (distinct names). */
+  samples: number;
+  /** Samples the run was to produce: dataset samples × epochs; null when the log does not say. */
+  total_samples: number | null;
+  /** Samples whose summary records an error. */
+  errors: number;
+  created: string;
+  /** ISO time of the log file's last modification. */
+  last_modified: string;
+  /** Finished: stats.started_at to completed_at. Unfinished: created to the last flushed sample's completion. */
+  duration_seconds: number | null;
+}
+
+export async function evalLogStatus(location: string, storage: Storage = storageFor(location)): Promise<EvalLogStatus> {
+  const stat = await storage.stat(location);
+  const reader = await EvalLogReader.open(storage.byteSource(location));
+  try {
+    const header = await reader.header();
+    const summaries = await reader.summaries();
+    const spec = header.eval;
+    const datasetSamples = spec.dataset.samples;
+    const lastModified = new Date(stat?.mtimeMs ?? Date.now()).toISOString();
+    const finished = header.status !== 'started';
+    return {
+      log: location,
+      task: spec.task,
+      task_file: spec.task_file ?? null,
+      model: spec.model,
+      status: header.status ?? 'started',
+      samples: reader.sampleEntries().length,
+      total_samples: typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null,
+      errors: summaries.filter((summary) => summary.error).length,
+      created: spec.created,
+      last_modified: lastModified,
+      duration_seconds: finished
+        ? secondsBetween(header.stats?.started_at, header.stats?.completed_at)
+        : secondsBetween(spec.created, latest(summaries.map((summary) => summary.completed_at))),
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+function latest(times: (string | null | undefined)[]): string | undefined {
+  let best: string | undefined;
+  for (const time of times) if (time && (!best || Date.parse(time) > Date.parse(best))) best = time;
+  return best;
+}
+
+function secondsBetween(from: string | undefined, to: string | undefined): number | null {
+  if (!from || !to) return null;
+  const seconds = (Date.parse(to) - Date.parse(from)) / 1000;
+  return Number.isFinite(seconds) ? Math.round(seconds * 1000) / 1000 : null;
+}
