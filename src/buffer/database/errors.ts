@@ -1,0 +1,18 @@
+import Database from 'better-sqlite3';
+import { InspectRecoverError } from '../../errors.js';
+
+/** A file that should be an Inspect sample-buffer database is not one, or SQLite cannot read it. */
+export class BufferDatabaseError extends InspectRecoverError {
+  constructor(message: string, cause?: unknown) {
+    super('BUFFER_DATABASE', message, { cause });
+  }
+}
+
+/**
+ * SQLite's own failures (not a database, corrupt page, I/O) as one line naming the original DB
+ * file; any other error is a bug and is returned unchanged.
+ */
+export function fromSqliteError(error: unknown, sourcePath: string, action: string): unknown {
+  if (!(error instanceof Database.SqliteError)) return error;
+  return new BufferDatabaseError(`${sourcePath}: cannot ${action}: ${error.message} (${error.code})`, error);
+}
