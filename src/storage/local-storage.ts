@@ -69,6 +69,10 @@ export class LocalStorage implements Storage {
     });
   }
 
+  async copy(from: string, to: string): Promise<void> {
+    await this.writeFromFile(to, from);
+  }
+
   async list(directory: string): Promise<string[]> {
     const path = localPath(directory);
     try {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat as statFile } from 'node:fs/promises';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -30,7 +31,7 @@ export interface S3StorageOptions {
   client?: S3Client;
 }
 
-type S3Action = 'read' | 'write' | 'list' | 'delete' | 'stat';
+type S3Action = 'read' | 'write' | 'copy' | 'list' | 'delete' | 'stat';
 
 /** DeleteObjects accepts at most this many keys per request. */
 const deleteBatchSize = 1000;
@@ -129,6 +130,31 @@ export class S3Storage implements Storage {
     if (source.isDirectory()) throw fileSystemError({ code: 'EISDIR' }, path, 'read');
     // A fresh stream per attempt: a consumed stream cannot be sent again.
     await this.put(location, () => ({ body: createReadStream(path), contentLength: source.size }), options);
+  }
+
+  /** Server-side CopyObject: atomic, like a PUT (single request up to 5 GB). */
+  async copy(from: string, to: string, options?: WriteOptions): Promise<void> {
+    const source = parseS3Location(from);
+    const { bucket, key } = parseS3Location(to);
+    const tagging = this.taggingRefused ? undefined : taggingQuery(options?.tags);
+    const send = (withTagging: string | undefined) =>
+      this.client.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          CopySource: encodeURIComponent(`${source.bucket}/${source.key}`),
+          ...(withTagging === undefined ? {} : { TaggingDirective: 'REPLACE', Tagging: withTagging }),
+        }),
+      );
+    try {
+      await send(tagging);
+    } catch (error) {
+      if (tagging === undefined || !isTaggingRefusal(error)) throw this.failure(error, from, 'copy');
+      await send(undefined).catch((retryError: unknown) => {
+        throw this.failure(retryError, from, 'copy');
+      });
+      this.taggingRefused = true;
+    }
   }
 
   async list(directory: string): Promise<string[]> {

@@ -30,6 +30,8 @@ export interface Storage {
   write(location: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
   /** Like `write`, from a local file, without holding it in memory. */
   writeFromFile(location: string, localPath: string, options?: WriteOptions): Promise<void>;
+  /** Replaces `to` atomically with the bytes of `from`, in the same storage. */
+  copy(from: string, to: string, options?: WriteOptions): Promise<void>;
   /**
    * Names (not locations) of the entries directly inside a directory, files and subdirectories
    * alike (on S3: objects and common prefixes), sorted; [] when it does not exist.

@@ -216,6 +216,18 @@ export function storageConformanceSuite(name: string, setup: () => Promise<Stora
       }
     });
 
+    it('copy replaces the target with the source bytes and leaves the source', async () => {
+      const from = at('copy', 'run-recovered.eval');
+      const to = at('copy', 'run.eval');
+      await storage.write(from, 'recovered bytes');
+      await storage.write(to, 'crashed bytes');
+      await storage.copy(from, to);
+      assert.equal(text(await storage.read(to)), 'recovered bytes');
+      assert.equal(text(await storage.read(from)), 'recovered bytes');
+      await assertNotFound(storage.copy(at('copy', 'missing.eval'), to), at('copy', 'missing.eval'));
+      assert.equal(text(await storage.read(to)), 'recovered bytes');
+    });
+
     it('writeFromFile of a missing local file is NotFoundError naming it', async () => {
       const localFile = join(tmpdir(), `no-such-file-${randomBytes(6).toString('hex')}.zip`);
       await assertNotFound(storage.writeFromFile(at('from-file', 'never.zip'), localFile), localFile);
