@@ -121,7 +121,7 @@ const skippableMagic = 0x184d2a50;
  * Follows the frame and block headers of a zstd stream (without decoding anything) and refuses a
  * frame whose window is over `maxZstdWindowSize` before fzstd sees it: fzstd allocates the whole
  * window up front and copies it after every block (a frame declaring ~2 GiB takes ~2 GiB of memory
- * and seconds per block), and its own limit check overflows for window exponents past 21, so a
+ * and seconds per block), and its own limit check overflows for window exponents of 21 and up, so a
  * frame declaring a 2 TiB window is accepted. Anything it does not understand it leaves to fzstd.
  */
 class ZstdFrameGuard {
