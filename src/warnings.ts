@@ -1,0 +1,49 @@
+/**
+ * Recoverable problems (node-tar's model): a damaged segment, an unreadable side file. Work
+ * goes on and each one is reported with a stable code; in strict mode the first one becomes
+ * an error instead.
+ */
+import { InspectRecoverError } from './errors.js';
+
+export type WarningCode =
+  /** A segment file is missing, truncated, or not a zip: skipped. */
+  | 'SEGMENT_UNREADABLE'
+  /** A skipped segment held pool rows, so later pool positions of these samples are unreliable. */
+  | 'POOL_GAP'
+  /** A metadata side file is missing, unreadable, or does not match its hash: the summary's is used. */
+  | 'METADATA_UNREADABLE'
+  /** A sample had no uuid; a fresh one was made. */
+  | 'UUID_SYNTHESIZED'
+  /** A buffer row could not be parsed and was left out. */
+  | 'ROW_UNREADABLE'
+  /** The log's scorers use a metric or reducer this tool does not compute: no results written. */
+  | 'RESULTS_NOT_RECOMPUTED';
+
+export interface RecoveryWarning {
+  code: WarningCode;
+  message: string;
+  /** What the warning is about: a segment id, sample keys, a file. */
+  details?: Record<string, unknown>;
+}
+
+export type WarningHandler = (warning: RecoveryWarning) => void;
+
+export class StrictModeError extends InspectRecoverError {
+  constructor(readonly warning: RecoveryWarning) {
+    super(warning.code, `${warning.message} (strict mode)`);
+  }
+}
+
+export interface WarningOptions {
+  onWarning?: WarningHandler;
+  /** Turn every warning into a thrown StrictModeError. */
+  strict?: boolean;
+}
+
+/** A sink that forwards warnings to the caller's handler, or throws in strict mode. */
+export function warningSink({ onWarning, strict }: WarningOptions = {}): WarningHandler {
+  return (warning) => {
+    if (strict) throw new StrictModeError(warning);
+    onWarning?.(warning);
+  };
+}
