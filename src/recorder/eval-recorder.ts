@@ -1,0 +1,157 @@
+/**
+ * A crash-safe recorder for TypeScript eval harnesses, doing what Inspect's own recorder does:
+ * finished samples go into the `.eval` log (EvalLogWriter), which is flushed every `logBuffer`
+ * completions; everything not yet flushed (running samples, their events, completed samples waiting
+ * for the next flush) lives in the sample-buffer database (SampleBufferDatabase). After a SIGKILL,
+ * every sample is in one of the two, and `inspect log recover` (or this library) rebuilds the run.
+ *
+ *   const recorder = await EvalRecorder.start('logs/run.eval', logStart);
+ *   recorder.sampleStarted({ id: 1, epoch: 1, input, target });
+ *   recorder.events(1, 1, [event, ...]);            // as the sample runs; updates reuse the uuid
+ *   await recorder.sampleCompleted(evalSample);
+ *   await recorder.finish(header, reductions);      // or abandon() to leave it recoverable
+ */
+import { EvalLogWriter } from '../eval/eval-log-writer.js';
+import { summarizeSample } from '../eval/sample-summary.js';
+import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
+import type { BufferEvent, TaskMetric } from '../buffer/database/schemas.js';
+import { SampleBufferDatabase, type BufferSyncHook, type SampleId, type SampleRef } from '../buffer/database/writer.js';
+import { shortUuid } from '../buffer/short-uuid.js';
+
+export interface EvalRecorderOptions {
+  /** Inspect's data dir, where the buffer database goes; default `inspectDataDir()`. */
+  dataDir?: string;
+  /** Flush the `.eval` every this many completed samples; default as Inspect (`defaultLogBuffer`). */
+  logBuffer?: number;
+  /** The filestore sync (sample-buffer.md Part B), told of every buffer write and of the end of the run. */
+  sync?: BufferSyncHook;
+}
+
+/** What is known when a sample begins (the dataset sample, as in Inspect's `sample_init` event). */
+export interface SampleInit {
+  id: string | number;
+  epoch: number;
+  input: string | unknown[];
+  target: string | string[];
+  choices?: string[];
+  metadata?: Record<string, unknown>;
+  /** Default: a fresh 22-character shortuuid. */
+  uuid?: string;
+}
+
+export class EvalRecorder {
+  /** Added to the log since its last flush; removed from the buffer once flushed. */
+  private unflushed: SampleRef[] = [];
+  /** Log writes one at a time: a flush must not interleave with adding a sample. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly log: EvalLogWriter,
+    private readonly buffer: SampleBufferDatabase,
+    private readonly logBuffer: number,
+  ) {}
+
+  /** Creates the log (the start journal, flushed at once, as Inspect does) and its buffer database. */
+  static async start(logLocation: string, logStart: LogStart, options: EvalRecorderOptions = {}): Promise<EvalRecorder> {
+    const log = await EvalLogWriter.create(logLocation, logStart);
+    try {
+      const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync: options.sync });
+      return new EvalRecorder(log, buffer, options.logBuffer ?? defaultLogBuffer(logStart));
+    } catch (error) {
+      await log.close();
+      throw error;
+    }
+  }
+
+  /** The buffer database file (with `-wal` and `-shm` next to it). */
+  get bufferDatabasePath(): string {
+    return this.buffer.path;
+  }
+
+  /** Records the start of a sample; returns the summary stored for it (with its uuid). */
+  sampleStarted(init: SampleInit): EvalSampleSummary {
+    // Keys in Inspect's declaration order; no started_at/completed_at until the sample completes.
+    const summary: EvalSampleSummary = {
+      id: init.id,
+      epoch: init.epoch,
+      input: init.input,
+      ...(init.choices ? { choices: init.choices } : {}),
+      target: init.target,
+      metadata: init.metadata ?? {},
+      model_usage: {},
+      role_usage: {},
+      uuid: init.uuid ?? shortUuid(),
+      completed: false,
+    };
+    this.buffer.startSample(summary);
+    return summary;
+  }
+
+  /** Transcript events of a running sample; log an updated event again with the same `uuid`. */
+  events(id: SampleId, epoch: number, events: readonly BufferEvent[]): void {
+    this.buffer.logEvents(id, epoch, events);
+  }
+
+  /** The running metrics display (`task_database.metrics`), as Inspect's viewer shows it. */
+  updateMetrics(metrics: readonly TaskMetric[]): void {
+    this.buffer.updateMetrics(metrics);
+  }
+
+  /**
+   * A sample finished: its final summary and full metadata go to the buffer first, then the sample
+   * joins the log, which is flushed when `logBuffer` samples are waiting.
+   */
+  async sampleCompleted(sample: EvalSample): Promise<void> {
+    const summary = summarizeSample(sample);
+    this.buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
+    await this.enqueue(async () => {
+      await this.log.addSample(sample, summary);
+      this.unflushed.push({ id: sample.id, epoch: sample.epoch });
+      if (this.unflushed.length >= this.logBuffer) await this.flushLog();
+    });
+  }
+
+  /** Publishes every completed sample into the log now, then drops them from the buffer. */
+  flush(): Promise<void> {
+    return this.enqueue(() => this.flushLog());
+  }
+
+  /** The final log write (summaries, reductions, header), then the buffer is deleted: the run is over. */
+  async finish(header: EvalLogHeader, reductions?: EvalSampleReductions): Promise<void> {
+    await this.enqueue(() => this.log.finish({ header, reductions }));
+    await this.buffer.close({ cleanup: true });
+  }
+
+  /**
+   * Stops without finishing, like a crash but tidily: the log stays as of its last flush and the
+   * buffer database stays for recovery (once this process has exited, since its pid is in the name).
+   */
+  async abandon(): Promise<void> {
+    await this.enqueue(() => this.log.close());
+    await this.buffer.close({ cleanup: false });
+  }
+
+  // A crash between the flush and the delete leaves a sample in both places; recovery prefers the log.
+  private async flushLog(): Promise<void> {
+    await this.log.flush();
+    this.buffer.removeSamples(this.unflushed);
+    this.unflushed = [];
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/**
+ * Inspect's `log_buffer` when the eval does not set one (eval-log-format.md §7), for n = samples × epochs:
+ * `max(1, min(n / 3, 10))` below 1000 samples, `max(10, n / 20)` from 1000 (about 20 flushes a run).
+ */
+export function defaultLogBuffer(logStart: LogStart): number {
+  const configured = logStart.eval.config.log_buffer;
+  if (configured !== undefined && configured !== null && configured > 0) return configured;
+  const total = (logStart.eval.dataset.samples ?? 0) * (logStart.eval.config.epochs ?? 1);
+  return total < 1000 ? Math.max(1, Math.min(Math.floor(total / 3), 10)) : Math.max(10, Math.floor(total / 20));
+}
