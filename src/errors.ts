@@ -83,3 +83,13 @@ export function fileSystemError(error: unknown, path: string, action: string): I
       return new StorageError(`${path}: cannot ${action}: ${(error as Error)?.message ?? String(error)}`, error);
   }
 }
+
+/**
+ * The log cannot be recovered as asked: it finished, it has no buffer, a successful log for
+ * its task would be shadowed, or its buffer is still being written. A usage-level refusal.
+ */
+export class RecoveryNotAvailable extends InspectRecoverError {
+  constructor(message: string) {
+    super('RECOVERY_NOT_AVAILABLE', message, { exitCode: 2 });
+  }
+}

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { InspectRecoverError } from '../errors.js';
+import { InspectRecoverError, UsageError } from '../errors.js';
 import { evalLogStatus } from '../eval/log-status.js';
+import { listCommand } from './list-command.js';
+import { recoverCommand, type RecoverCommandOptions } from './recover-command.js';
 import { formatStatusCard } from './show.js';
 
 export interface CliIo {
@@ -15,9 +17,27 @@ const processIo: CliIo = {
 
 function buildProgram(io: CliIo): Command {
   const program = new Command('inspect-recover')
-    .description('Inspect AI eval logs: show their state, and recover crashed runs.')
+    .description('Recover crashed Inspect AI eval runs into complete .eval logs, and list the logs that need it.')
+    .argument('[log]', 'crashed .eval log to recover (path or s3:// URI)')
+    .option('--list', 'list the logs that need recovery instead of recovering one')
+    .option('--log-dir <dir>', 'where --list looks (path or s3:// URI)', process.env.INSPECT_LOG_DIR ?? './logs')
+    .option('--output <path>', 'where to write the recovered log (default: <log>-recovered.eval)')
+    .option('--overwrite', 'replace the crashed log itself with the recovered one')
+    .option('--no-events', 'leave events out of rebuilt samples (messages are still rebuilt)')
+    .option('--no-cleanup', 'keep the sample buffer after recovering')
+    .option('--json', 'print the result (or the listing) as JSON')
+    .option('--quiet', 'print nothing but errors')
+    .option('--strict', 'fail on the first warning (damaged segment, unreadable metadata...) instead of going on')
+    .option('--data-dir <dir>', "Inspect's data dir, where buffer databases live (default: $XDG_DATA_HOME/inspect_ai)")
+    // Options after `show` belong to `show` (its own --json), not to the recover command.
+    .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (log: string | undefined, options: RecoverCommandOptions & { list?: boolean; logDir: string }) => {
+      if (options.list) return listCommand(options, io);
+      if (!log) throw new UsageError('a log to recover is required (or --list to find them); see --help');
+      return recoverCommand(log, options, io);
+    });
 
   program
     .command('show')

@@ -8,6 +8,7 @@ export const EntryName = {
 } as const;
 
 const journalSummaryPattern = /^_journal\/summaries\/(\d+)\.json$/;
+const configUpdatePattern = /^_journal\/config_updates\/(\d+)\.json$/;
 
 export function journalSummaryName(index: number): string {
   return `_journal/summaries/${index}.json`;
@@ -16,6 +17,12 @@ export function journalSummaryName(index: number): string {
 /** The journal index of `_journal/summaries/<N>.json`, or undefined for any other name. */
 export function journalSummaryIndex(name: string): number | undefined {
   const match = journalSummaryPattern.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The index of `_journal/config_updates/<N>.json`, or undefined for any other name. */
+export function configUpdateIndex(name: string): number | undefined {
+  const match = configUpdatePattern.exec(name);
   return match ? Number(match[1]) : undefined;
 }
 

@@ -3,7 +3,7 @@ import { FileByteSource } from '../bytes/file-byte-source.js';
 import { EvalLogFormatError } from '../errors.js';
 import { ZipReader } from '../zip/zip-reader.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
-import { EntryName, isSampleEntryName, journalSummaryIndex, sampleKey } from './entry-names.js';
+import { EntryName, configUpdateIndex, isSampleEntryName, journalSummaryIndex, sampleKey } from './entry-names.js';
 import {
   EvalLogHeaderSchema,
   EvalSampleReductionsSchema,
@@ -74,9 +74,14 @@ export class EvalLogReader {
 
   /** The journal summary files in index order. */
   journalSummaryEntries(): ZipEntry[] {
+    return this.indexedEntries(journalSummaryIndex);
+  }
+
+  /** Entries whose names carry a journal index, in numeric index order. */
+  private indexedEntries(indexOf: (name: string) => number | undefined): ZipEntry[] {
     return this.zip.entries
-      .filter((entry) => journalSummaryIndex(entry.name) !== undefined)
-      .sort((a, b) => journalSummaryIndex(a.name)! - journalSummaryIndex(b.name)!);
+      .filter((entry) => indexOf(entry.name) !== undefined)
+      .sort((a, b) => indexOf(a.name)! - indexOf(b.name)!);
   }
 
   /**
@@ -92,6 +97,13 @@ export class EvalLogReader {
       for (const row of batch) rows.set(sampleKey(row.id, row.epoch), row);
     }
     return [...rows.values()];
+  }
+
+  /** Journaled mid-run config changes (`_journal/config_updates/<N>.json`), in index order. */
+  async configUpdates(): Promise<unknown[]> {
+    const updates: unknown[] = [];
+    for (const entry of this.indexedEntries(configUpdateIndex)) updates.push(await this.zip.json(entry));
+    return updates;
   }
 
   /** `reductions.json`, when the log has one. */

@@ -17,6 +17,12 @@ export interface EvalLogWriterOptions extends ZipWriterOptions {
   method?: number;
   /** Where the log goes; defaults to the driver for its location (local path or s3:// URI). */
   storage?: Storage;
+  /**
+   * Publish only when finishing, so the log appears whole or not at all (for writing a
+   * recovered log); flushes then only journal. Default: publish at every flush, as a running
+   * eval must.
+   */
+  publishOnlyAtFinish?: boolean;
 }
 
 export interface FinishOptions {
@@ -43,6 +49,7 @@ export class EvalLogWriter {
     private readonly workDirectory: string,
     private readonly zip: ZipWriter,
     private readonly method: number | undefined,
+    private readonly publishOnlyAtFinish: boolean,
   ) {}
 
   /** Starts a log: records the start journal and flushes, as Inspect does at task start. */
@@ -50,7 +57,7 @@ export class EvalLogWriter {
     const storage = options.storage ?? storageFor(location);
     const workDirectory = await mkdtemp(join(tmpdir(), 'inspect-recover-'));
     const zip = await ZipWriter.create(join(workDirectory, 'log.eval'), options);
-    const writer = new EvalLogWriter(location, storage, workDirectory, zip, options.method);
+    const writer = new EvalLogWriter(location, storage, workDirectory, zip, options.method, options.publishOnlyAtFinish === true);
     await writer.addJson(EntryName.start, start);
     await writer.flush();
     return writer;
@@ -75,7 +82,7 @@ export class EvalLogWriter {
   /** Makes everything added so far durable in the log: the samples plus one journal summaries entry. */
   async flush(): Promise<void> {
     await this.journalPendingSummaries();
-    await this.publish();
+    if (!this.publishOnlyAtFinish) await this.publish();
   }
 
   /** Writes `summaries.json`, `reductions.json` (when given) and `header.json`, publishes, and closes. */

@@ -6,6 +6,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileSystemError } from '../../errors.js';
+import { isS3Location } from '../../storage/s3-location.js';
 import { absoluteLogPath, bufferDatabaseDir, inspectDataDir, localLogDirUri, parseBufferDatabaseFileName } from './location.js';
 
 export interface BufferDatabaseCandidate {
@@ -46,6 +47,8 @@ export function isProcessAlive(pid: number): boolean {
  * an eval with a relative `--log-dir` uses, since it resolves symlinks).
  */
 export async function logDirUriCandidates(logFile: string): Promise<string[]> {
+  // An S3 log's DB is hashed from its directory URI as is (on the machine that ran the eval).
+  if (isS3Location(logFile)) return [logFile.slice(0, logFile.lastIndexOf('/'))];
   const directory = dirname(absoluteLogPath(logFile));
   const uris = [localLogDirUri(directory)];
   const real = await realpath(directory).catch(() => undefined);
@@ -60,7 +63,7 @@ export async function listBufferDatabases(
 ): Promise<BufferDatabaseCandidate[]> {
   const dataDir = options.dataDir ?? inspectDataDir();
   const alive = options.isProcessAlive ?? isProcessAlive;
-  const logFileName = basename(absoluteLogPath(logFile));
+  const logFileName = isS3Location(logFile) ? logFile.slice(logFile.lastIndexOf('/') + 1) : basename(absoluteLogPath(logFile));
   const directories = new Set((await logDirUriCandidates(logFile)).map((uri) => bufferDatabaseDir(uri, dataDir)));
   const candidates: BufferDatabaseCandidate[] = [];
   for (const directory of directories) {

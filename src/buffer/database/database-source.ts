@@ -1,0 +1,61 @@
+import { rm, rmdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BufferedSampleEntry, SampleBufferSource } from '../sample-buffer-source.js';
+import type { BufferedSample } from '../../recover/reconstruct-sample.js';
+import type { WarningHandler } from '../../warnings.js';
+import { BufferDatabaseReader } from './reader.js';
+
+/** A crashed eval's SQLite buffer (read from a private copy) as a recovery source. */
+export class DatabaseBufferSource implements SampleBufferSource {
+  readonly kind = 'database' as const;
+
+  private constructor(
+    readonly location: string,
+    private readonly reader: BufferDatabaseReader,
+    private readonly warn: WarningHandler,
+  ) {}
+
+  static async open(databasePath: string, warn: WarningHandler): Promise<DatabaseBufferSource> {
+    return new DatabaseBufferSource(databasePath, await BufferDatabaseReader.open(databasePath), warn);
+  }
+
+  async samples(): Promise<BufferedSampleEntry[]> {
+    return this.reader.samples().map((sample) => ({
+      id: sample.summary.id as string | number,
+      epoch: sample.epoch,
+      summary: sample.summary,
+      completed: sample.completed,
+    }));
+  }
+
+  async read(entry: BufferedSampleEntry): Promise<BufferedSample> {
+    const { id, epoch } = entry;
+    const stored = this.reader.sampleMetadata(id, epoch);
+    if (stored.status === 'unreadable') {
+      this.warn({
+        code: 'METADATA_UNREADABLE',
+        message: `Unable to read sample metadata for id=${id} epoch=${epoch}: ${stored.reason}`,
+        details: { id, epoch },
+      });
+    }
+    return {
+      summary: entry.summary,
+      completed: entry.completed,
+      events: this.reader.events(id, epoch).map((row) => row.event),
+      attachments: this.reader.attachments(id, epoch),
+      messagePool: this.reader.messagePool(id, epoch).map((row) => row.message),
+      callPool: this.reader.callPool(id, epoch).map((row) => row.value),
+      ...(stored.status === 'present' ? { metadata: stored.metadata } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.reader.close();
+  }
+
+  /** Deletes the DB and its sidecars, and the hash directory when it is left empty. */
+  async remove(): Promise<void> {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(this.location + suffix, { force: true });
+    await rmdir(dirname(this.location)).catch(() => undefined);
+  }
+}

@@ -1,0 +1,36 @@
+import { relative } from 'node:path';
+import { recoverableEvalLogs, type RecoverableEvalLog } from '../recover/recoverable-logs.js';
+import { isS3Location } from '../storage/s3-location.js';
+import type { CliIo } from './main.js';
+
+export interface ListCommandOptions {
+  logDir: string;
+  json?: boolean;
+  dataDir?: string;
+}
+
+const statusText: Record<RecoverableEvalLog['status'], string> = {
+  crashed: 'crashed',
+  running: 'still running (not offered for recovery)',
+  recovered: 'already recovered',
+};
+
+export async function listCommand(options: ListCommandOptions, io: CliIo): Promise<void> {
+  const logs = await recoverableEvalLogs(options.logDir, { dataDir: options.dataDir });
+  if (options.json) {
+    io.stdout(`${JSON.stringify(logs, null, 2)}\n`);
+    return;
+  }
+  if (logs.length === 0) {
+    io.stdout('No recoverable logs found.\n');
+    return;
+  }
+  for (const log of logs) {
+    const shown = isS3Location(log.path) ? log.path : relative(process.cwd(), log.path) || log.path;
+    io.stdout(
+      `\nlog: ${shown}\n  source: ${log.source}\n  status: ${statusText[log.status]}, last activity ${log.last_activity}\n` +
+        `  (${log.total_samples} total, ${log.flushed_samples} flushed, ${log.completed_samples} completed, ${log.in_progress_samples} in-progress)\n`,
+    );
+  }
+  io.stdout('\n');
+}

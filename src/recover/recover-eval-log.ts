@@ -1,0 +1,230 @@
+/**
+ * Rebuilds a complete `.eval` from a crashed log and its sample buffer (recovery.md §4–§9).
+ * Flushed samples are copied as their compressed bytes; buffered ones are rebuilt one at a
+ * time. The output is published only when whole and read back before anything else changes:
+ * the original is replaced (with `overwrite`) and the buffer removed (with `cleanup`) only then.
+ */
+import { EvalLogFormatError, InspectRecoverError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
+import { EvalLogReader } from '../eval/eval-log-reader.js';
+import { EvalLogWriter } from '../eval/eval-log-writer.js';
+import { sampleEntryName } from '../eval/entry-names.js';
+import { summarizeSample } from '../eval/sample-summary.js';
+import type { EvalSampleSummary, LogStart } from '../eval/schemas.js';
+import type { BufferSourceKind, BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import type { Storage } from '../storage/storage.js';
+import { storageFor } from '../storage/storage-for.js';
+import type { ZipEntry } from '../zip/zip-entry.js';
+import { warningSink, type RecoveryWarning, type WarningOptions } from '../warnings.js';
+import { locateSampleBuffer, openSampleBuffer } from './find-buffer.js';
+import { defaultOutputPath, parentLocation } from './output-path.js';
+import { reconstructSample } from './reconstruct-sample.js';
+import { recoveredHeader } from './recovered-header.js';
+import { recomputeResults } from './results.js';
+import { assertNoSuccessfulLog } from './success-guard.js';
+
+export interface RecoverOptions extends WarningOptions {
+  /** Where to write; default `<log>-recovered.eval` beside the log. Ignored with `overwrite`. */
+  output?: string;
+  /** Replace the crashed log itself (after the recovered copy is written and read back). */
+  overwrite?: boolean;
+  /** Rebuilt samples get `events: []`; messages and output are still extracted. */
+  noEvents?: boolean;
+  /** Delete the buffer that was used once the output is safe. Default true. */
+  cleanup?: boolean;
+  /** Inspect's data dir (where buffer databases live); default from XDG_DATA_HOME. */
+  dataDir?: string;
+  /** Storage for the log and output; default by location (local path or s3:// URI). */
+  storage?: Storage;
+  /** Called after each sample is written. */
+  onProgress?: (written: number, total: number) => void;
+}
+
+export interface RecoveryResult {
+  log: string;
+  output: string;
+  source: BufferSourceKind;
+  /** Samples in the recovered log. */
+  samples: number;
+  /** Of those, copied from the crashed log. */
+  flushed: number;
+  /** Of those, rebuilt from the buffer: finished samples and samples cut off while running. */
+  completed: number;
+  inProgress: number;
+  /** Buffer copies left out because the log already held that sample (or a newer attempt of it). */
+  duplicates: number;
+  /** Samples with an error (failed, or cancelled by the crash): candidates for `eval-retry`. */
+  errors: number;
+  warnings: RecoveryWarning[];
+  cleanedUp: boolean;
+}
+
+export async function recoverEvalLog(location: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
+  const warnings: RecoveryWarning[] = [];
+  const warn = warningSink({
+    strict: options.strict,
+    onWarning: (warning) => {
+      warnings.push(warning);
+      options.onWarning?.(warning);
+    },
+  });
+  const storage = options.storage ?? storageFor(location);
+  const output = options.overwrite ? defaultOutputPath(location) : (options.output ?? defaultOutputPath(location));
+  if (output === location) throw new UsageError(`${location}: the output is the log itself; use --overwrite to replace it in place`);
+  const outputStorage = options.storage ?? storageFor(output);
+
+  const crashed = await openCrashedLog(storage, location);
+  let source: SampleBufferSource | undefined;
+  let writer: EvalLogWriter | undefined;
+  try {
+    const start = await crashed.start();
+    const buffer = await locateSampleBuffer(location, crashed, { storage, dataDir: options.dataDir });
+    if (buffer.state === 'none') throw new RecoveryNotAvailable(`No sample buffer found for ${location} (${buffer.searched})`);
+    if (buffer.state === 'running') throw new RecoveryNotAvailable(`${location} is still running: ${buffer.reason}`);
+    await assertNoSuccessfulLog(outputStorage, parentLocation(output), start.eval, [location, output]);
+    source = await openSampleBuffer(buffer, { storage, warn });
+
+    const plan = await planSamples(crashed, source);
+    const total = plan.flushed.length + plan.buffered.length;
+    writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
+    const summaries: EvalSampleSummary[] = [];
+    const progress = () => options.onProgress?.(summaries.length, total);
+
+    for (const { entry, summary } of plan.flushed) {
+      const row = summary ?? summarizeSample(await crashed.readSample(entry));
+      await writer.addRawSample(crashed.zip, entry, row);
+      summaries.push(row);
+      progress();
+    }
+    for (const entry of plan.buffered) {
+      const rebuilt = reconstructSample(await source.read(entry), { noEvents: options.noEvents, evalSandbox: start.eval.sandbox });
+      if (rebuilt.uuidSynthesized) {
+        warn({ code: 'UUID_SYNTHESIZED', message: `Sample id=${entry.id} epoch=${entry.epoch} had no uuid; made one`, details: { id: entry.id, epoch: entry.epoch } });
+      }
+      await writer.addSample(rebuilt.sample as never, rebuilt.summary);
+      summaries.push(rebuilt.summary);
+      progress();
+    }
+
+    const errors = summaries.filter((summary) => summary.error).length;
+    const results = recomputedResults(start, summaries, errors, warn);
+    const header = recoveredHeader(start, summaries, results?.results, await crashed.configUpdates());
+    await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}) });
+    writer = undefined;
+    await verifyRecoveredLog(outputStorage, output, total);
+
+    let finalOutput = output;
+    if (options.overwrite) {
+      await crashed.close();
+      await storage.copy(output, location);
+      await verifyRecoveredLog(storage, location, total);
+      await storage.delete(output);
+      finalOutput = location;
+    }
+    const cleanedUp = options.cleanup !== false;
+    if (cleanedUp) await source.remove();
+    return {
+      log: location,
+      output: finalOutput,
+      source: source.kind,
+      samples: total,
+      flushed: plan.flushed.length,
+      completed: plan.buffered.filter((entry) => entry.completed).length,
+      inProgress: plan.buffered.filter((entry) => !entry.completed).length,
+      duplicates: plan.duplicates,
+      errors,
+      warnings,
+      cleanedUp,
+    };
+  } finally {
+    await writer?.close();
+    await source?.close();
+    await crashed.close();
+  }
+}
+
+/** Opens the crashed log, refusing anything that is not one (recovery.md §7 rule 1). */
+async function openCrashedLog(storage: Storage, location: string): Promise<EvalLogReader> {
+  let reader: EvalLogReader;
+  try {
+    reader = await EvalLogReader.open(storage.byteSource(location));
+  } catch (error) {
+    if (error instanceof ZipFormatError || error instanceof EvalLogFormatError) {
+      throw new RecoveryNotAvailable(`Log is not recoverable: ${error.message}`);
+    }
+    throw error;
+  }
+  if (reader.finished) {
+    const status = (await reader.header().catch(() => undefined))?.status ?? 'finished';
+    await reader.close();
+    throw new RecoveryNotAvailable(`Log is not recoverable: ${location} is not a crashed log (status ${status}; it has header.json)`);
+  }
+  return reader;
+}
+
+interface SamplePlan {
+  flushed: { entry: ZipEntry; summary: EvalSampleSummary | undefined }[];
+  buffered: BufferedSampleEntry[];
+  duplicates: number;
+}
+
+/**
+ * One row per (id, epoch): a flushed sample wins over its buffered copy, unless the buffer
+ * holds a newer finished attempt. Buffered samples go finished first, then in progress.
+ */
+async function planSamples(crashed: EvalLogReader, source: SampleBufferSource): Promise<SamplePlan> {
+  const summaryByName = new Map((await crashed.summaries()).map((row) => [sampleEntryName(row.id, row.epoch), row]));
+  const flushed = new Map(crashed.sampleEntries().map((entry) => [entry.name, { entry, summary: summaryByName.get(entry.name) }]));
+  const buffered: BufferedSampleEntry[] = [];
+  let duplicates = 0;
+  for (const entry of await source.samples()) {
+    const name = sampleEntryName(entry.id, entry.epoch);
+    const copy = flushed.get(name);
+    if (copy) {
+      const newer = entry.completed && isLater(entry.summary.completed_at, copy.summary?.completed_at);
+      duplicates++;
+      if (!newer) continue;
+      flushed.delete(name);
+    }
+    buffered.push(entry);
+  }
+  buffered.sort((a, b) => Number(b.completed) - Number(a.completed));
+  return { flushed: [...flushed.values()], buffered, duplicates };
+}
+
+function isLater(candidate: unknown, current: unknown): boolean {
+  if (typeof candidate !== 'string') return false;
+  if (typeof current !== 'string') return true;
+  return Date.parse(candidate) > Date.parse(current);
+}
+
+function recomputedResults(
+  start: LogStart,
+  summaries: EvalSampleSummary[],
+  errors: number,
+  warn: (warning: RecoveryWarning) => void,
+) {
+  const scored = summaries.filter((summary) => summary.scores).map((summary) => ({ id: summary.id, scores: summary.scores! }));
+  const recomputed = recomputeResults(start.eval, scored, { total: summaries.length, completed: summaries.length - errors });
+  if ('unsupported' in recomputed) {
+    warn({
+      code: 'RESULTS_NOT_RECOMPUTED',
+      message: `Results left out of the recovered log: it uses ${recomputed.unsupported}, which this tool does not compute`,
+    });
+    return undefined;
+  }
+  return recomputed;
+}
+
+/** Reads the written log back: it must open, be finished, and hold every sample. */
+async function verifyRecoveredLog(storage: Storage, location: string, samples: number): Promise<void> {
+  const reader = await EvalLogReader.open(storage.byteSource(location));
+  try {
+    const header = await reader.header();
+    const present = reader.sampleEntries().length;
+    if (header.status !== 'error' || present !== samples) {
+      throw new InspectRecoverError('VERIFY_FAILED', `${location}: the recovered log reads back with ${present} of ${samples} samples`);
+    }
+  } finally {
+    await reader.close();
+  }
+}

@@ -1,0 +1,49 @@
+import type { EvalLogHeader, EvalSampleSummary, LogStart, ModelUsage } from '../eval/schemas.js';
+import { addUsageMap } from './usage.js';
+
+export const recoveredError = {
+  message: 'Eval recovered from crash',
+  traceback: 'Eval process crashed; log recovered from sample buffer database.\n',
+  traceback_ansi: 'Eval process crashed; log recovered from sample buffer database.\n',
+};
+
+/** The header of a recovered log (recovery.md §5): status `error`, stats rebuilt from the samples. */
+export function recoveredHeader(
+  start: LogStart,
+  summaries: EvalSampleSummary[],
+  results: Record<string, unknown> | undefined,
+  configUpdates: unknown[] | undefined,
+): EvalLogHeader {
+  const modelUsage: Record<string, ModelUsage> = {};
+  const roleUsage: Record<string, ModelUsage> = {};
+  let startedAt = start.eval.created;
+  for (const summary of summaries) {
+    addUsageMap(modelUsage, summary.model_usage);
+    addUsageMap(roleUsage, summary.role_usage as Record<string, ModelUsage> | undefined);
+    if (summary.started_at && summary.started_at < startedAt) startedAt = summary.started_at;
+  }
+  return {
+    version: 2,
+    status: 'error',
+    eval: start.eval,
+    plan: start.plan,
+    ...(results ? { results } : {}),
+    stats: {
+      started_at: startedAt,
+      completed_at: pythonIsoNow(),
+      model_usage: modelUsage,
+      role_usage: roleUsage,
+      connection_limit_history: [],
+    },
+    error: recoveredError,
+    invalidated: false,
+    ...(configUpdates?.length ? { config_updates: configUpdates } : {}),
+    tags: [...((start.eval.tags as string[] | undefined) ?? [])].sort(),
+    metadata: (start.eval.metadata as Record<string, unknown> | undefined) ?? {},
+  };
+}
+
+/** Now as Python's `datetime.now(timezone.utc).isoformat()`: microseconds and `+00:00`. */
+function pythonIsoNow(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
