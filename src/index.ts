@@ -17,7 +17,7 @@ export { evalLogStatus, type EvalLogStatus } from './eval/log-status.js';
 export type { Storage, StorageStat, WriteOptions } from './storage/storage.js';
 export { storageFor } from './storage/storage-for.js';
 export { LocalStorage } from './storage/local-storage.js';
-export { S3Storage, type S3StorageOptions } from './storage/s3-storage.js';
+export type { S3StorageOptions } from './storage/s3-storage.js';
 export * from './warnings.js';
 export { recoverEvalLog, type RecoverOptions, type RecoveryResult } from './recover/recover-eval-log.js';
 export { recoverableEvalLogs, type RecoverableEvalLog, type RecoverableStatus, type ListOptions } from './recover/recoverable-logs.js';

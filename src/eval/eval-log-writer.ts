@@ -121,8 +121,8 @@ export class EvalLogWriter {
 
   private async publish(): Promise<void> {
     this.assertOpen();
+    // The working copy needs no fsync: the published copy is the durable one.
     await this.zip.writeCentralDirectory();
-    await this.zip.sync();
     await this.storage.writeFromFile(this.location, this.zip.path);
   }
 

@@ -1,26 +1,28 @@
 import { LocalStorage } from './local-storage.js';
 import { isS3Location } from './s3-location.js';
-import { S3Storage, type S3StorageOptions } from './s3-storage.js';
+import { LazyS3Storage } from './lazy-s3-storage.js';
+import type { S3StorageOptions } from './s3-storage.js';
 import type { Storage } from './storage.js';
 
 export { isS3Location };
 
 const localStorage = new LocalStorage();
-const s3Storages = new Map<string, S3Storage>();
+const s3Storages = new Map<string, LazyS3Storage>();
 // Objects in the options (a client, credentials) count by identity, not by content.
 const objectIds = new WeakMap<object, number>();
 let lastObjectId = 0;
 
 /**
- * The driver for a location: S3Storage for `s3://` URIs, LocalStorage for paths and `file://`
- * URIs. One S3Storage (one client, one connection pool) is shared per set of options.
+ * The driver for a location: S3Storage for `s3://` URIs (loaded on first use), LocalStorage for
+ * paths and `file://` URIs. One S3Storage (one client, one connection pool) is shared per set of
+ * options.
  */
 export function storageFor(location: string, options: S3StorageOptions = {}): Storage {
   if (!isS3Location(location)) return localStorage;
   const key = optionsKey(options);
   let storage = s3Storages.get(key);
   if (!storage) {
-    storage = new S3Storage(options);
+    storage = new LazyS3Storage(options);
     s3Storages.set(key, storage);
   }
   return storage;

@@ -1,5 +1,6 @@
 import type { ByteSource } from '../bytes/byte-source.js';
-import { decompress } from '../codec/decompress.js';
+import { ReadAheadByteSource } from '../bytes/read-ahead-byte-source.js';
+import { decompress, decompressWhole } from '../codec/decompress.js';
 import { EntryDataError, ZipFormatError } from '../errors.js';
 import { parsePythonJson } from '../json/python-json.js';
 import { crc32 } from './crc32.js';
@@ -15,6 +16,8 @@ import {
 import type { ZipEntry } from './zip-entry.js';
 
 const rawChunkSize = 1024 * 1024;
+/** Entries up to this size (compressed and decoded) are decoded in one call. */
+const wholeDecodeLimit = 16 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 interface CentralDirectoryLocation {
@@ -40,7 +43,8 @@ export class ZipReader {
     this.byName = new Map(allEntries.map((entry) => [entry.name, entry]));
   }
 
-  static async open(source: ByteSource): Promise<ZipReader> {
+  static async open(unbuffered: ByteSource): Promise<ZipReader> {
+    const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
     const location = await findCentralDirectory(source, size);
     const directory = await source.read(location.offset, location.size);
@@ -91,7 +95,7 @@ export class ZipReader {
     const label = `${this.source.name}: ${entry.name}`;
     let size = 0;
     let crc = 0;
-    for await (const chunk of decompress(entry.method, this.rawChunks(entry), entry.uncompressedSize, label)) {
+    for await (const chunk of this.decodedChunks(entry, label)) {
       size += chunk.length;
       crc = crc32(chunk, crc);
       yield chunk;
@@ -102,6 +106,20 @@ export class ZipReader {
     if (crc !== entry.crc32) {
       throw new EntryDataError(`${label}: CRC-32 mismatch (data is corrupt)`);
     }
+  }
+
+  /** Small entries are decoded whole (faster); large ones, or suspicious ones, as a stream. */
+  private async *decodedChunks(entry: ZipEntry, label: string): AsyncGenerator<Uint8Array> {
+    if (entry.compressedSize > wholeDecodeLimit || entry.uncompressedSize > wholeDecodeLimit) {
+      yield* decompress(entry.method, this.rawChunks(entry), entry.uncompressedSize, label);
+      return;
+    }
+    const raw: Uint8Array[] = [];
+    for await (const chunk of this.rawChunks(entry)) raw.push(chunk);
+    const compressed = raw.length === 1 ? raw[0]! : Buffer.concat(raw);
+    const whole = decompressWhole(entry.method, compressed, entry.uncompressedSize, label);
+    if (whole) yield whole;
+    else yield* decompress(entry.method, [compressed], entry.uncompressedSize, label);
   }
 
   async bytes(entry: ZipEntry): Promise<Uint8Array> {

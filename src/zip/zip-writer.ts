@@ -38,6 +38,10 @@ const smallEntryLimit = Zip64Sentinel.u32 - 2 ** 24;
 export class ZipWriter {
   private readonly written: ZipEntry[] = [];
   private offset = 0;
+  private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
+  /** File offset of buffer[0], and how many bytes of the buffer are waiting to be written. */
+  private bufferStart = 0;
+  private buffered = 0;
 
   private constructor(
     readonly path: string,
@@ -109,6 +113,8 @@ export class ZipWriter {
     const nameBytes = Buffer.from(fields.name, 'utf8');
     const headerOffset = this.offset;
     const headerSize = RecordSize.localHeader + nameBytes.length + (zip64 ? zip64LocalExtraSize : 0);
+    // A placeholder keeps writes sequential (so they buffer); the header is patched in below.
+    await this.writeAt(Buffer.alloc(headerSize), headerOffset);
     let position = headerOffset + headerSize;
     for await (const chunk of compressed) {
       await this.writeAt(chunk, position);
@@ -153,6 +159,7 @@ export class ZipWriter {
     records.push(endOfCentralDirectory(count, directorySize, directoryOffset, zip64));
     const end = Buffer.concat(records);
     await this.writeAt(end, directoryOffset);
+    await this.flushBuffer();
     const length = directoryOffset + end.length;
     await this.file.truncate(length).catch((error: unknown) => {
       throw fileSystemError(error, this.path, 'truncate');
@@ -161,6 +168,7 @@ export class ZipWriter {
   }
 
   async sync(): Promise<void> {
+    await this.flushBuffer();
     await this.file.sync().catch((error: unknown) => {
       throw fileSystemError(error, this.path, 'sync');
     });
@@ -178,10 +186,42 @@ export class ZipWriter {
 
   /** Closes the file without completing the archive (after a failure). */
   async abandon(): Promise<void> {
+    await this.flushBuffer().catch(() => undefined);
     await this.file.close().catch(() => undefined);
   }
 
+  /**
+   * Writes go through a buffer while they are sequential: thousands of small entries then cost a
+   * few large writes instead of three each. A write inside the buffer (a header patch) lands in
+   * memory; anything else flushes the buffer first.
+   */
   private async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    const bufferedEnd = this.bufferStart + this.buffered;
+    if (position >= this.bufferStart && position + bytes.length <= bufferedEnd) {
+      this.buffer.set(bytes, position - this.bufferStart);
+      return;
+    }
+    if (position !== bufferedEnd || this.buffered + bytes.length > this.buffer.length) {
+      await this.flushBuffer();
+      this.bufferStart = position;
+    }
+    if (bytes.length > this.buffer.length) {
+      await this.writeThrough(bytes, position);
+      this.bufferStart = position + bytes.length;
+      return;
+    }
+    this.buffer.set(bytes, this.buffered);
+    this.buffered += bytes.length;
+  }
+
+  private async flushBuffer(): Promise<void> {
+    if (this.buffered === 0) return;
+    await this.writeThrough(this.buffer.subarray(0, this.buffered), this.bufferStart);
+    this.bufferStart += this.buffered;
+    this.buffered = 0;
+  }
+
+  private async writeThrough(bytes: Uint8Array, position: number): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
       const { bytesWritten } = await this.file.write(bytes, done, bytes.length - done, position + done).catch((error: unknown) => {
@@ -190,6 +230,7 @@ export class ZipWriter {
       done += bytesWritten;
     }
   }
+
 }
 
 function localHeader(entry: ZipEntry, name: Uint8Array, zip64: boolean): Buffer {
