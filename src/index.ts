@@ -27,3 +27,5 @@ export { SampleBufferDatabase, type BufferSyncHook, type SampleBufferDatabaseOpt
 export { BufferDatabaseReader } from './buffer/database/reader.js';
 export { findCrashedBufferDatabase, listBufferDatabases } from './buffer/database/candidates.js';
 export { FilestoreReader } from './buffer/filestore/reader.js';
+export { FilestoreSync } from './buffer/filestore/sync.js';
+export { FilestoreSyncHook, type FilestoreSyncHookOptions } from './buffer/filestore/sync-hook.js';

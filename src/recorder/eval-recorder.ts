@@ -16,6 +16,7 @@ import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferEvent, TaskMetric } from '../buffer/database/schemas.js';
 import { SampleBufferDatabase, type BufferSyncHook, type SampleId, type SampleRef } from '../buffer/database/writer.js';
+import { FilestoreSyncHook } from '../buffer/filestore/sync-hook.js';
 import { shortUuid } from '../buffer/short-uuid.js';
 
 export interface EvalRecorderOptions {
@@ -25,6 +26,11 @@ export interface EvalRecorderOptions {
   logBuffer?: number;
   /** The filestore sync (sample-buffer.md Part B), told of every buffer write and of the end of the run. */
   sync?: BufferSyncHook;
+  /**
+   * Mirror the buffer into `.buffer/<log name>/` beside the log (Inspect's `--log-shared`),
+   * syncing at most every `intervalSeconds`; ignored when `sync` is given.
+   */
+  shared?: { intervalSeconds: number };
 }
 
 /** What is known when a sample begins (the dataset sample, as in Inspect's `sample_init` event). */
@@ -55,7 +61,8 @@ export class EvalRecorder {
   static async start(logLocation: string, logStart: LogStart, options: EvalRecorderOptions = {}): Promise<EvalRecorder> {
     const log = await EvalLogWriter.create(logLocation, logStart);
     try {
-      const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync: options.sync });
+      const sync = options.sync ?? (options.shared ? new FilestoreSyncHook(options.shared) : undefined);
+      const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync });
       return new EvalRecorder(log, buffer, options.logBuffer ?? defaultLogBuffer(logStart));
     } catch (error) {
       await log.close();

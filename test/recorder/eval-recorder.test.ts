@@ -12,6 +12,7 @@ import { inspectDataDir } from '../../src/buffer/database/location.js';
 import { BufferDatabaseReader } from '../../src/buffer/database/reader.js';
 import type { BufferEvent } from '../../src/buffer/database/schemas.js';
 import type { BufferSyncHook } from '../../src/buffer/database/writer.js';
+import { FilestoreReader } from '../../src/buffer/filestore/reader.js';
 import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import type { EvalSample } from '../../src/eval/schemas.js';
 import { defaultLogBuffer, EvalRecorder, type SampleInit } from '../../src/recorder/eval-recorder.js';
@@ -288,3 +289,28 @@ async function runRecorderChild({ mode, logFile }: ChildArguments): Promise<void
 const childArguments = process.env[childRoleVariable];
 if (childArguments === undefined) defineSuites();
 else await runRecorderChild(JSON.parse(childArguments) as ChildArguments);
+
+describe('EvalRecorder with shared: the filestore mirror', () => {
+  it('mirrors the buffer into .buffer/<log name>/ and leaves it, complete, when the run is abandoned', async (t) => {
+    const root = await mkdtemp(join(tmpdir(), 'recorder-shared-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const log = join(root, 'logs', 'run.eval');
+    const recorder = await EvalRecorder.start(log, arithStart({ samples: 4, epochs: 1 }), {
+      dataDir: join(root, 'data'),
+      logBuffer: 10,
+      shared: { intervalSeconds: 1 },
+    });
+    recorder.sampleStarted({ id: 1, epoch: 1, input: 'What is 3 + 8?', target: '11' });
+    recorder.events(1, 1, arithSample(1, 1).events as BufferEvent[]);
+    await recorder.sampleCompleted(arithSample(1, 1));
+    await recorder.abandon();
+    const manifest = join(root, 'logs', '.buffer', 'run', 'manifest.json');
+    assert.ok(existsSync(manifest), 'the final sync wrote the manifest');
+    const reader = await FilestoreReader.open(log);
+    assert.deepEqual(
+      reader.samples().map((sample) => [sample.id, sample.completed]),
+      [['1', true]],
+    );
+    assert.equal((await reader.sampleData(1, 1))?.events.length, arithSample(1, 1).events!.length);
+  });
+});

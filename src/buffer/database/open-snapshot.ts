@@ -113,7 +113,8 @@ function openCopy(copyPath: string, sourcePath: string): Database.Database {
   }
 }
 
-function readLayout(database: Database.Database, sourcePath: string): BufferDatabaseLayout {
+/** Which optional tables and columns a buffer DB has; a clear error for a file that is not one. */
+export function readLayout(database: Database.Database, sourcePath: string): BufferDatabaseLayout {
   let tables: Set<string>;
   let sampleColumns: Set<string>;
   try {
