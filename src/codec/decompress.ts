@@ -60,7 +60,7 @@ export function decompressWhole(method: number, compressed: Uint8Array, declared
       // Into a buffer of the declared size fzstd decodes without its per-block window copies,
       // but it supports that for one frame only. A size mismatch then shows in the CRC.
       output = guardedZstd(label, () =>
-        frames.frameCount === 1 ? zstdDecompressSync(compressed, new Uint8Array(declaredSize)) : zstdDecompressSync(compressed),
+        frames.frameCount === 1 ? zstdDecompressSync(compressed, outputBuffer(declaredSize)) : zstdDecompressSync(compressed),
       );
       break;
     }
@@ -69,6 +69,17 @@ export function decompressWhole(method: number, compressed: Uint8Array, declared
   }
   if (output.length > declaredSize) throw pastDeclaredSize(label, declaredSize);
   return output;
+}
+
+/**
+ * An output buffer for fzstd. fzstd tests its buffer argument with `== 1`, which turns a typed
+ * array into a comma-joined string of every byte; a primitive conversion that returns 0 makes
+ * that test cheap (5x faster decoding of Inspect's small entries) and changes nothing else.
+ */
+function outputBuffer(size: number): Uint8Array {
+  const buffer = new Uint8Array(size);
+  Object.defineProperty(buffer, Symbol.toPrimitive, { value: () => 0 });
+  return buffer;
 }
 
 function pastDeclaredSize(label: string, declaredSize: number): EntryDataError {

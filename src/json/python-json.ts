@@ -16,7 +16,8 @@ import { JsonFormatError } from '../errors.js';
 const nonce = randomBytes(8).toString('hex');
 const markerPrefix = `\u0000pyjson:${nonce}:`;
 const escapedMarker = new RegExp(`"\\\\u0000pyjson:${nonce}:([^"]+)"`, 'g');
-const longDigitRun = /\d{16}/;
+// 16+ digits that stand alone, not a float's fraction or exponent: a possible unsafe integer.
+const longDigitRun = /(?<![\d.])\d{16,}(?![\d.eE])/;
 const anySurrogate = /[\ud800-\udfff]/;
 
 const nonFinite: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
@@ -89,7 +90,7 @@ function markSpecialTokens(text: string): { rewritten: string; markers: boolean 
     } else if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) {
       const start = i;
       i++;
-      while (i < text.length && /[0-9.eE+-]/.test(text[i]!)) i++;
+      while (i < text.length && isNumberChar(text.charCodeAt(i))) i++;
       const lexeme = text.slice(start, i);
       // Only a well-formed integer (no leading zero) becomes a bigint; anything else is left
       // for JSON.parse to accept or reject.
@@ -101,6 +102,11 @@ function markSpecialTokens(text: string): { rewritten: string; markers: boolean 
   if (!markers) return { rewritten: text, markers };
   parts.push(text.slice(copiedUpTo));
   return { rewritten: parts.join(''), markers };
+}
+
+/** Digits, `.`, `e`, `E`, `+`, `-`: the characters a JSON number lexeme is made of. */
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
 }
 
 export function stringifyPythonJson(value: unknown): string {
