@@ -32,7 +32,7 @@ function buildProgram(io: CliIo): Command {
     // Options after `show` belong to `show` (its own --json), not to the recover command.
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(oneLineUsageError(text)) })
     .action(async (log: string | undefined, options: RecoverCommandOptions & { list?: boolean; logDir: string }) => {
       if (options.list) return listCommand(options, io);
       if (!log) throw new UsageError('a log to recover is required (or --list to find them); see --help');
@@ -51,11 +51,19 @@ function buildProgram(io: CliIo): Command {
   return program;
 }
 
+/** Commander's usage errors (`error: unknown option '--x'\n(Did you mean --y?)`) as one line in our format. */
+function oneLineUsageError(text: string): string {
+  return `inspect-recover: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`;
+}
+
 /**
  * Runs the CLI and returns its exit code: 0 done, 1 failed, 2 usage. Expected failures print
  * one line; anything else is a bug and says so.
  */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  // The AWS SDK prints a 9-line "NodeVersionSupportWarning" on stderr at the first S3 client on
+  // Node < 22 (this tool supports Node 20): it would break the one-line stderr of every S3 command.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv);

@@ -89,14 +89,17 @@ export class EvalLogReader {
    * order; either way one row per (id, epoch), the last one written winning.
    */
   async summaries(): Promise<EvalSampleSummary[]> {
-    const final = this.zip.entry(EntryName.summaries);
-    const sources = final ? [final] : this.journalSummaryEntries();
     const rows = new Map<string, EvalSampleSummary>();
-    for (const entry of sources) {
-      const batch = validate(EvalSampleSummariesSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
-      for (const row of batch) rows.set(sampleKey(row.id, row.epoch), row);
-    }
+    for await (const row of this.summaryRows()) rows.set(sampleKey(row.id, row.epoch), row);
     return [...rows.values()];
+  }
+
+  /** The summary rows as written, duplicates included, one entry in memory at a time. */
+  async *summaryRows(): AsyncGenerator<EvalSampleSummary> {
+    const final = this.zip.entry(EntryName.summaries);
+    for (const entry of final ? [final] : this.journalSummaryEntries()) {
+      yield* validate(EvalSampleSummariesSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
+    }
   }
 
   /** Journaled mid-run config changes (`_journal/config_updates/<N>.json`), in index order. */

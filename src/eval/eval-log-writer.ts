@@ -8,8 +8,9 @@ import { storageFor } from '../storage/storage-for.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
 import type { ZipReader } from '../zip/zip-reader.js';
 import { ZipWriter, type ZipWriterOptions } from '../zip/zip-writer.js';
-import { EntryName, journalSummaryName, sampleEntryName, sampleKey } from './entry-names.js';
+import { EntryName, journalSummaryName, sampleEntryName } from './entry-names.js';
 import { summarizeSample } from './sample-summary.js';
+import { SummarySpool } from './summary-spool.js';
 import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from './schemas.js';
 
 export interface EvalLogWriterOptions extends ZipWriterOptions {
@@ -38,7 +39,6 @@ export interface FinishOptions {
  * whole, readable archive, and a crash loses only what was added since the last flush.
  */
 export class EvalLogWriter {
-  private readonly summaries = new Map<string, EvalSampleSummary>();
   private pending: EvalSampleSummary[] = [];
   private journalIndex = 0;
   private closed = false;
@@ -48,6 +48,7 @@ export class EvalLogWriter {
     private readonly storage: Storage,
     private readonly workDirectory: string,
     private readonly zip: ZipWriter,
+    private readonly summaries: SummarySpool,
     private readonly method: number | undefined,
     private readonly publishOnlyAtFinish: boolean,
   ) {}
@@ -57,7 +58,8 @@ export class EvalLogWriter {
     const storage = options.storage ?? storageFor(location);
     const workDirectory = await mkdtemp(join(tmpdir(), 'inspect-recover-'));
     const zip = await ZipWriter.create(join(workDirectory, 'log.eval'), options);
-    const writer = new EvalLogWriter(location, storage, workDirectory, zip, options.method, options.publishOnlyAtFinish === true);
+    const summaries = await SummarySpool.create(join(workDirectory, 'summaries.jsonl'));
+    const writer = new EvalLogWriter(location, storage, workDirectory, zip, summaries, options.method, options.publishOnlyAtFinish === true);
     await writer.addJson(EntryName.start, start);
     await writer.flush();
     return writer;
@@ -66,17 +68,23 @@ export class EvalLogWriter {
   /** Adds a finished sample; its summary joins the next flush's journal entry. */
   async addSample(sample: EvalSample, summary: EvalSampleSummary = summarizeSample(sample)): Promise<void> {
     await this.addJson(sampleEntryName(sample.id, sample.epoch), sample);
-    this.recordSummary(summary);
+    await this.addSummary(summary);
   }
 
   /**
-   * Copies a sample entry from another log as raw compressed bytes, without decoding it.
-   * The caller supplies its summary (from that log's summaries).
+   * Copies a sample entry from another log as raw compressed bytes, without decoding it. Its
+   * summary (from that log's summaries) is added with `addSummary`, now or later.
    */
-  async addRawSample(source: ZipReader, entry: ZipEntry, summary: EvalSampleSummary): Promise<void> {
+  async addRawSample(source: ZipReader, entry: ZipEntry): Promise<void> {
     this.assertOpen();
     await this.zip.addRaw(entry, source.rawChunks(entry));
-    this.recordSummary(summary);
+  }
+
+  /** Records a sample's summary; it joins the next flush's journal entry and `summaries.json`. */
+  async addSummary(summary: EvalSampleSummary): Promise<void> {
+    this.assertOpen();
+    await this.summaries.append(summary);
+    this.pending.push(summary);
   }
 
   /** Makes everything added so far durable in the log: the samples plus one journal summaries entry. */
@@ -88,7 +96,7 @@ export class EvalLogWriter {
   /** Writes `summaries.json`, `reductions.json` (when given) and `header.json`, publishes, and closes. */
   async finish({ header, reductions }: FinishOptions): Promise<void> {
     await this.journalPendingSummaries();
-    await this.addJson(EntryName.summaries, [...this.summaries.values()]);
+    await this.zip.add(EntryName.summaries, this.summaries.json(), this.entryOptions());
     if (reductions) await this.addJson(EntryName.reductions, reductions);
     await this.addJson(EntryName.header, header);
     await this.publish();
@@ -100,6 +108,7 @@ export class EvalLogWriter {
     if (this.closed) return;
     this.closed = true;
     await this.zip.abandon();
+    await this.summaries.close();
     await rm(this.workDirectory, { recursive: true, force: true });
   }
 
@@ -109,14 +118,13 @@ export class EvalLogWriter {
     this.pending = [];
   }
 
-  private recordSummary(summary: EvalSampleSummary): void {
-    this.summaries.set(sampleKey(summary.id, summary.epoch), summary);
-    this.pending.push(summary);
-  }
-
   private async addJson(name: string, value: unknown): Promise<void> {
     this.assertOpen();
-    await this.zip.add(name, stringifyPythonJson(value), this.method === undefined ? {} : { method: this.method });
+    await this.zip.add(name, stringifyPythonJson(value), this.entryOptions());
+  }
+
+  private entryOptions(): { method?: number } {
+    return this.method === undefined ? {} : { method: this.method };
   }
 
   private async publish(): Promise<void> {

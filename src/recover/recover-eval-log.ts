@@ -4,6 +4,7 @@
  * time. The output is published only when whole and read back before anything else changes:
  * the original is replaced (with `overwrite`) and the buffer removed (with `cleanup`) only then.
  */
+import { resolve } from 'node:path';
 import { EvalLogFormatError, InspectRecoverError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
@@ -11,6 +12,8 @@ import { sampleEntryName } from '../eval/entry-names.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferSourceKind, BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import { localPath } from '../storage/local-storage.js';
+import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
@@ -20,7 +23,11 @@ import { defaultOutputPath, parentLocation } from './output-path.js';
 import { reconstructSample } from './reconstruct-sample.js';
 import { recoveredHeader } from './recovered-header.js';
 import { recomputeResults } from './results.js';
+import { RunTotals } from './run-totals.js';
 import { assertNoSuccessfulLog } from './success-guard.js';
+
+/** Summaries are journaled every this many samples, so few wait in memory. */
+const journalEvery = 1000;
 
 export interface RecoverOptions extends WarningOptions {
   /** Where to write; default `<log>-recovered.eval` beside the log. Ignored with `overwrite`. */
@@ -69,7 +76,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   });
   const storage = options.storage ?? storageFor(location);
   const output = options.overwrite ? defaultOutputPath(location) : (options.output ?? defaultOutputPath(location));
-  if (output === location) throw new UsageError(`${location}: the output is the log itself; use --overwrite to replace it in place`);
+  if (sameLocation(output, location)) throw new UsageError(`${location}: the output is the log itself; use --overwrite to replace it in place`);
   const outputStorage = options.storage ?? storageFor(output);
 
   const crashed = await openCrashedLog(storage, location);
@@ -86,14 +93,33 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     const plan = await planSamples(crashed, source);
     const total = plan.flushed.length + plan.buffered.length;
     writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
-    const summaries: EvalSampleSummary[] = [];
-    const progress = () => options.onProgress?.(summaries.length, total);
+    const totals = new RunTotals(start.eval.created);
+    let written = 0;
+    const progress = () => options.onProgress?.(++written, total);
+    const counted = async (summary: EvalSampleSummary) => {
+      totals.add(summary);
+      // Journal as we go, so the summaries waiting for the journal stay few.
+      if (totals.samples % journalEvery === 0) await writer!.flush();
+    };
+    const addSummary = async (summary: EvalSampleSummary) => {
+      await writer!.addSummary(summary);
+      await counted(summary);
+    };
 
-    for (const { entry, summary } of plan.flushed) {
-      const row = summary ?? summarizeSample(await crashed.readSample(entry));
-      await writer.addRawSample(crashed.zip, entry, row);
-      summaries.push(row);
+    for (const entry of plan.flushed) {
+      await writer.addRawSample(crashed.zip, entry);
       progress();
+    }
+    // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time.
+    const summarized = new Set<string>();
+    let ordinal = 0;
+    for await (const row of crashed.summaryRows()) {
+      if (!plan.flushedSummaryRows.has(ordinal++)) continue;
+      summarized.add(sampleEntryName(row.id, row.epoch));
+      await addSummary(row);
+    }
+    for (const entry of plan.flushed) {
+      if (!summarized.has(entry.name)) await addSummary(summarizeSample(await crashed.readSample(entry)));
     }
     for (const entry of plan.buffered) {
       const rebuilt = reconstructSample(await source.read(entry), { noEvents: options.noEvents, evalSandbox: start.eval.sandbox });
@@ -101,13 +127,12 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
         warn({ code: 'UUID_SYNTHESIZED', message: `Sample id=${entry.id} epoch=${entry.epoch} had no uuid; made one`, details: { id: entry.id, epoch: entry.epoch } });
       }
       await writer.addSample(rebuilt.sample as never, rebuilt.summary);
-      summaries.push(rebuilt.summary);
+      await counted(rebuilt.summary);
       progress();
     }
 
-    const errors = summaries.filter((summary) => summary.error).length;
-    const results = recomputedResults(start, summaries, errors, warn);
-    const header = recoveredHeader(start, summaries, results?.results, await crashed.configUpdates());
+    const results = recomputedResults(start, totals, warn);
+    const header = recoveredHeader(start, totals, results?.results, await crashed.configUpdates());
     await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}) });
     writer = undefined;
     await verifyRecoveredLog(outputStorage, output, total);
@@ -131,7 +156,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       completed: plan.buffered.filter((entry) => entry.completed).length,
       inProgress: plan.buffered.filter((entry) => !entry.completed).length,
       duplicates: plan.duplicates,
-      errors,
+      errors: totals.errors,
       warnings,
       cleanedUp,
     };
@@ -140,6 +165,12 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     await source?.close();
     await crashed.close();
   }
+}
+
+/** Whether two spellings name the same file (`logs/x.eval`, `./logs/x.eval`, an absolute path, a file:// URI). */
+function sameLocation(a: string, b: string): boolean {
+  if (isS3Location(a) || isS3Location(b)) return a === b;
+  return resolve(localPath(a)) === resolve(localPath(b));
 }
 
 /** Opens the crashed log, refusing anything that is not one (recovery.md §7 rule 1). */
@@ -162,33 +193,45 @@ async function openCrashedLog(storage: Storage, location: string): Promise<EvalL
 }
 
 interface SamplePlan {
-  flushed: { entry: ZipEntry; summary: EvalSampleSummary | undefined }[];
+  /** The crashed log's sample entries to copy (last of each name). */
+  flushed: ZipEntry[];
+  /** Positions, in `summaryRows()` order, of the summary rows to keep: the last row of each kept entry. */
+  flushedSummaryRows: Set<number>;
   buffered: BufferedSampleEntry[];
   duplicates: number;
 }
 
 /**
  * One row per (id, epoch): a flushed sample wins over its buffered copy, unless the buffer
- * holds a newer finished attempt. Buffered samples go finished first, then in progress.
+ * holds a newer finished attempt. Buffered samples go finished first, then in progress. Only
+ * small facts per sample are kept: the summaries themselves are streamed again when written.
  */
 async function planSamples(crashed: EvalLogReader, source: SampleBufferSource): Promise<SamplePlan> {
-  const summaryByName = new Map((await crashed.summaries()).map((row) => [sampleEntryName(row.id, row.epoch), row]));
-  const flushed = new Map(crashed.sampleEntries().map((entry) => [entry.name, { entry, summary: summaryByName.get(entry.name) }]));
+  const lastRow = new Map<string, { ordinal: number; completedAt: string | null | undefined }>();
+  let ordinal = 0;
+  for await (const row of crashed.summaryRows()) {
+    lastRow.set(sampleEntryName(row.id, row.epoch), { ordinal: ordinal++, completedAt: row.completed_at });
+  }
+  const flushed = new Map(crashed.sampleEntries().map((entry) => [entry.name, entry]));
   const buffered: BufferedSampleEntry[] = [];
   let duplicates = 0;
   for (const entry of await source.samples()) {
     const name = sampleEntryName(entry.id, entry.epoch);
-    const copy = flushed.get(name);
-    if (copy) {
-      const newer = entry.completed && isLater(entry.summary.completed_at, copy.summary?.completed_at);
+    if (flushed.has(name)) {
       duplicates++;
+      const newer = entry.completed && isLater(entry.summary.completed_at, lastRow.get(name)?.completedAt);
       if (!newer) continue;
       flushed.delete(name);
     }
     buffered.push(entry);
   }
   buffered.sort((a, b) => Number(b.completed) - Number(a.completed));
-  return { flushed: [...flushed.values()], buffered, duplicates };
+  const flushedSummaryRows = new Set<number>();
+  for (const name of flushed.keys()) {
+    const row = lastRow.get(name);
+    if (row) flushedSummaryRows.add(row.ordinal);
+  }
+  return { flushed: [...flushed.values()], flushedSummaryRows, buffered, duplicates };
 }
 
 function isLater(candidate: unknown, current: unknown): boolean {
@@ -197,14 +240,8 @@ function isLater(candidate: unknown, current: unknown): boolean {
   return Date.parse(candidate) > Date.parse(current);
 }
 
-function recomputedResults(
-  start: LogStart,
-  summaries: EvalSampleSummary[],
-  errors: number,
-  warn: (warning: RecoveryWarning) => void,
-) {
-  const scored = summaries.filter((summary) => summary.scores).map((summary) => ({ id: summary.id, scores: summary.scores! }));
-  const recomputed = recomputeResults(start.eval, scored, { total: summaries.length, completed: summaries.length - errors });
+function recomputedResults(start: LogStart, totals: RunTotals, warn: (warning: RecoveryWarning) => void) {
+  const recomputed = recomputeResults(start.eval, totals.scored, { total: totals.samples, completed: totals.samples - totals.errors });
   if ('unsupported' in recomputed) {
     warn({
       code: 'RESULTS_NOT_RECOMPUTED',

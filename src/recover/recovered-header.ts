@@ -1,5 +1,5 @@
-import type { EvalLogHeader, EvalSampleSummary, LogStart, ModelUsage } from '../eval/schemas.js';
-import { addUsageMap } from './usage.js';
+import type { EvalLogHeader, LogStart } from '../eval/schemas.js';
+import type { RunTotals } from './run-totals.js';
 
 export const recoveredError = {
   message: 'Eval recovered from crash',
@@ -10,18 +10,10 @@ export const recoveredError = {
 /** The header of a recovered log (recovery.md §5): status `error`, stats rebuilt from the samples. */
 export function recoveredHeader(
   start: LogStart,
-  summaries: EvalSampleSummary[],
+  totals: RunTotals,
   results: Record<string, unknown> | undefined,
   configUpdates: unknown[] | undefined,
 ): EvalLogHeader {
-  const modelUsage: Record<string, ModelUsage> = {};
-  const roleUsage: Record<string, ModelUsage> = {};
-  let startedAt = start.eval.created;
-  for (const summary of summaries) {
-    addUsageMap(modelUsage, summary.model_usage);
-    addUsageMap(roleUsage, summary.role_usage as Record<string, ModelUsage> | undefined);
-    if (summary.started_at && summary.started_at < startedAt) startedAt = summary.started_at;
-  }
   return {
     version: 2,
     status: 'error',
@@ -29,10 +21,10 @@ export function recoveredHeader(
     plan: start.plan,
     ...(results ? { results } : {}),
     stats: {
-      started_at: startedAt,
+      started_at: totals.startedAt,
       completed_at: pythonIsoNow(),
-      model_usage: modelUsage,
-      role_usage: roleUsage,
+      model_usage: totals.modelUsage,
+      role_usage: totals.roleUsage,
       connection_limit_history: [],
     },
     error: recoveredError,

@@ -40,20 +40,32 @@ const reducerFunctions: Record<string, (values: number[]) => number> = {
   min: (values) => Math.min(...values),
 };
 
-/** Inspect's `value_to_float`: letter grades, yes/no, booleans, numeric strings. */
+/** Python's `float()` syntax for a string (whitespace, sign, digits with `_`, fraction, exponent). */
+const pythonFloatSyntax = /^\s*[+-]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?\s*$/;
+
+/**
+ * Inspect's `value_to_float()`: numbers and booleans cast (NaN stays NaN: unscored); the exact
+ * grades `C` 1, `P` 0.5, `I`/`N` 0; `yes`/`true` 1 and `no`/`false` 0 in any case; strings that
+ * parse as a finite float; anything else (other strings, lists, dicts) 0, as Inspect does after
+ * warning "Unable to convert value to float".
+ */
 export function scoreValueToFloat(value: unknown): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
+  if (value === 'C') return 1;
+  if (value === 'P') return 0.5;
+  if (value === 'I' || value === 'N') return 0;
   if (typeof value === 'string') {
-    const text = value.trim().toLowerCase();
-    if (text === 'c' || text === 'yes' || text === 'true') return 1;
-    if (text === 'p') return 0.5;
-    if (text === 'i' || text === 'n' || text === 'no' || text === 'false') return 0;
-    const number = Number(text);
-    if (text !== '' && !Number.isNaN(number)) return number;
+    const text = value.toLowerCase();
+    if (text === 'yes' || text === 'true') return 1;
+    if (text === 'no' || text === 'false') return 0;
+    if (pythonFloatSyntax.test(text)) {
+      const number = Number(text.replaceAll('_', '').trim());
+      if (Number.isFinite(number)) return number;
+    }
   }
-  return Number.NaN;
+  return 0;
 }
 
 /**
@@ -74,6 +86,9 @@ export function recomputeResults(
   for (const name of scoreNames) {
     const metrics = metricsFor(spec, name);
     if ('unsupported' in metrics) return metrics;
+    // Inspect computes list and dict values per element or key; that is not done here.
+    const structured = samples.some((sample) => typeof sample.scores[name]?.value === 'object' && sample.scores[name]?.value !== null);
+    if (structured) return { unsupported: `list or dict values of score '${name}'` };
     for (const reducer of reducers) {
       const reduced = reduceBySample(samples, name, reducerFunctions[reducer ?? 'mean']!);
       reductions.push({ scorer: name, ...(reducer ? { reducer } : {}), samples: reduced });
@@ -125,12 +140,16 @@ function reduceBySample(samples: ScoredSample[], scoreName: string, reduce: (val
     bySample.set(key, entry);
   }
   return [...bySample.values()].map(({ id, scores }) => {
-    const values = scores.map((score) => scoreValueToFloat(score.value));
+    // Inspect's reducers skip unscored (NaN) epochs; a sample with none scored reduces to NaN.
+    const values = scores.map((score) => scoreValueToFloat(score.value)).filter((value) => !Number.isNaN(value));
     const first = scores[0]!;
+    // Answer and explanation are kept only when every epoch agrees (Inspect's `_reduced_score`).
+    const shared = (field: 'answer' | 'explanation') => (scores.every((score) => score[field] === first[field]) ? first[field] : undefined);
+    const [answer, explanation] = [shared('answer'), shared('explanation')];
     return {
-      value: values.some(Number.isNaN) ? Number.NaN : reduce(values),
-      ...(first.answer != null ? { answer: first.answer } : {}),
-      ...(first.explanation != null ? { explanation: first.explanation } : {}),
+      value: values.length === 0 ? Number.NaN : reduce(values),
+      ...(answer != null ? { answer } : {}),
+      ...(explanation != null ? { explanation } : {}),
       ...(first.metadata != null ? { metadata: first.metadata } : {}),
       history: [],
       sample_id: id,

@@ -34,7 +34,10 @@ describe('round trip of the completed Inspect log', conformanceSuiteOptions(), (
     const summaries = new Map((await original.summaries()).map((row) => [sampleEntryName(row.id, row.epoch), row]));
     const writer = await EvalLogWriter.create(output, await original.start());
     for (const entry of original.zip.entries) {
-      if (isSampleEntryName(entry.name)) await writer.addRawSample(original.zip, entry, summaries.get(entry.name)!);
+      if (isSampleEntryName(entry.name)) {
+        await writer.addRawSample(original.zip, entry);
+        await writer.addSummary(summaries.get(entry.name)!);
+      }
       else if (journalSummaryIndex(entry.name) !== undefined) await writer.flush();
     }
     await writer.finish({ header: await original.header(), reductions: (await original.reductions())! });
