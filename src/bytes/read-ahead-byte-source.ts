@@ -28,7 +28,8 @@ export class ReadAheadByteSource implements ByteSource {
       return this.block.subarray(offset - this.blockStart, end - this.blockStart);
     }
     if (length >= this.blockSize) return this.source.read(offset, length);
-    this.block = await this.source.read(offset, this.blockSize);
+    // Never past the end: a small file is read whole, not into a mostly empty block.
+    this.block = await this.source.read(offset, Math.max(length, Math.min(this.blockSize, (await this.source.size()) - offset)));
     this.blockStart = offset;
     return this.block.subarray(0, Math.min(length, this.block.length));
   }

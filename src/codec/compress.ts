@@ -33,6 +33,33 @@ export function compress(method: number, input: AsyncIterable<Uint8Array>): Asyn
   }
 }
 
+/** Above this, data in memory is still compressed as a stream, so the event loop is not held long. */
+const wholeCompressLimit = 8 * 1024 * 1024;
+
+/**
+ * Compresses bytes already in memory in one synchronous call, which frees zlib's state at once
+ * (a stream's waits for the garbage collector); undefined when the data is too large for that.
+ */
+export function compressWhole(method: number, data: Uint8Array): Uint8Array | undefined {
+  if (data.length > wholeCompressLimit) return undefined;
+  switch (method) {
+    case CompressionMethod.stored:
+      return data;
+    case CompressionMethod.deflate:
+      return zlib.deflateRawSync(data, { level: deflateLevel });
+    case CompressionMethod.zstd: {
+      if (!nodeHasZstd) throw new EntryDataError('zstd encoding needs Node 22.15 or later; use deflate');
+      const { zstdCompressSync, constants } = zlib as unknown as {
+        zstdCompressSync(data: Uint8Array, options: object): Uint8Array;
+        constants: Record<string, number>;
+      };
+      return zstdCompressSync(data, { params: { [constants.ZSTD_c_compressionLevel!]: zstdLevel } });
+    }
+    default:
+      throw new EntryDataError(`cannot encode ${compressionMethodName(method)}`);
+  }
+}
+
 async function* passThrough(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield* input;
 }

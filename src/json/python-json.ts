@@ -16,8 +16,8 @@ import { JsonFormatError } from '../errors.js';
 const nonce = randomBytes(8).toString('hex');
 const markerPrefix = `\u0000pyjson:${nonce}:`;
 const escapedMarker = new RegExp(`"\\\\u0000pyjson:${nonce}:([^"]+)"`, 'g');
-// 16+ digits that stand alone, not a float's fraction or exponent: a possible unsafe integer.
-const longDigitRun = /(?<![\d.])\d{16,}(?![\d.eE])/;
+// A number token of 16+ digits (after `:`, `[` or `,`; not a float): a possible unsafe integer.
+const longDigitRun = /(?:^|[:,[])\s*-?\d{16,}\s*(?:$|[,\]}])/;
 const anySurrogate = /[\ud800-\udfff]/;
 
 const nonFinite: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
@@ -110,9 +110,27 @@ function isNumberChar(c: number): boolean {
 }
 
 export function stringifyPythonJson(value: unknown): string {
+  // Plain JSON.stringify when nothing needs a replacer: several times faster on large samples.
+  if (!hasSpecialNumber(value)) {
+    const json = JSON.stringify(value);
+    if (json !== undefined && !escapedSurrogate.test(json)) return json;
+  }
   const json = JSON.stringify(value, replaceSpecialValues);
   if (json === undefined) throw new JsonFormatError('value has no JSON representation');
   return json.includes(markerPrefix.slice(1)) ? json.replace(escapedMarker, '$1') : json;
+}
+
+/** JSON.stringify writes a lone surrogate as a `\\udXXX` escape; Inspect writes it as text. */
+const escapedSurrogate = /\\ud[89a-f][0-9a-f]{2}/i;
+
+/** Whether a value holds a number JSON.stringify would get wrong: NaN, ±Infinity, a bigint. */
+function hasSpecialNumber(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (typeof value === 'bigint') return true;
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(hasSpecialNumber);
+  for (const key in value) if (hasSpecialNumber((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 function replaceSpecialValues(_key: string, value: unknown): unknown {

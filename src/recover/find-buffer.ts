@@ -5,7 +5,8 @@
  * whose heartbeat (or, for Inspect's, whose manifest) is fresher than its sync interval allows.
  */
 import { join } from 'node:path';
-import { listBufferDatabases } from '../buffer/database/candidates.js';
+import { hostname } from 'node:os';
+import { isProcessAlive, listBufferDatabases } from '../buffer/database/candidates.js';
 import { DatabaseBufferSource } from '../buffer/database/database-source.js';
 import { inspectDataDir, sampleBufferDirName } from '../buffer/database/location.js';
 import { FilestoreBufferSource } from '../buffer/filestore/filestore-source.js';
@@ -51,7 +52,9 @@ export async function locateSampleBuffer(location: string, log: EvalLogReader, o
   const heartbeat = await readHeartbeat(options.storage, options.storage.join(directory, heartbeatFileName));
   if (heartbeat) {
     const lastActivityMs = Date.parse(heartbeat.time);
-    if (isHeartbeatFresh(heartbeat, now)) {
+    // On the writer's own host a dead pid settles it; elsewhere only the heartbeat's age can.
+    const writerDead = heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid);
+    if (!writerDead && isHeartbeatFresh(heartbeat, now)) {
       return { state: 'running', source: 'filestore', reason: `its filestore heartbeat from ${heartbeat.host} pid ${heartbeat.pid} is ${Math.round((now - lastActivityMs) / 1000)}s old`, lastActivityMs };
     }
     return { state: 'filestore', directory, lastActivityMs };

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { compress } from '../codec/compress.js';
+import { compress, compressWhole } from '../codec/compress.js';
 import { defaultWriteMethod } from '../codec/compression-method.js';
 import { ZipFormatError, fileSystemError } from '../errors.js';
 import { crc32 } from './crc32.js';
@@ -76,10 +76,15 @@ export class ZipWriter {
       }
     };
     const zip64 = this.options.forceZip64 === true || knownSize === undefined || knownSize >= smallEntryLimit;
+    const whole = input instanceof Uint8Array ? compressWhole(method, input) : undefined;
+    if (whole && input instanceof Uint8Array) {
+      uncompressedSize = input.length;
+      crc = crc32(input);
+    }
     return this.writeEntry(
       { name, method, dosTime: time, dosDate: date, externalAttributes: fileAttributes },
       zip64,
-      compress(method, measured()),
+      whole ? [whole] : compress(method, measured()),
       () => ({ crc32: crc, uncompressedSize }),
     );
   }
@@ -107,7 +112,7 @@ export class ZipWriter {
   private async writeEntry(
     fields: Pick<ZipEntry, 'name' | 'method' | 'dosTime' | 'dosDate' | 'externalAttributes'>,
     zip64: boolean,
-    compressed: AsyncIterable<Uint8Array>,
+    compressed: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     finalFields: () => Pick<ZipEntry, 'crc32' | 'uncompressedSize'>,
   ): Promise<ZipEntry> {
     const nameBytes = Buffer.from(fields.name, 'utf8');

@@ -248,12 +248,17 @@ export class BufferDatabaseReader {
     }
   }
 
+  // The array forms run one cached statement (preparing one per call costs more than small samples' queries).
   eventRows(id: SampleId, epoch: number, afterEventId: number = noCursor): BufferEventRow[] {
-    return [...this.iterateEventRows(id, epoch, afterEventId)];
+    const sampleId = String(id);
+    const rows = this.query('read events', () => this.statement(eventRowsSql).all(sampleId, epoch, afterEventId)) as EventRecord[];
+    return rows.map((row) => this.toEventRow(row, sampleId, epoch));
   }
 
   events(id: SampleId, epoch: number): CollapsedBufferEvent[] {
-    return [...this.iterateEvents(id, epoch)];
+    const sampleId = String(id);
+    const rows = this.query('read events', () => this.statement(collapsedEventsSql).all(sampleId, epoch)) as CollapsedEventRecord[];
+    return rows.map((row) => ({ ...this.toEventRow(row, sampleId, epoch), firstRowId: row.first_id, rowCount: row.row_count }));
   }
 
   attachmentRows(id: SampleId, epoch: number, afterAttachmentId: number = noCursor): AttachmentRow[] {
