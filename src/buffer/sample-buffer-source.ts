@@ -16,6 +16,11 @@ export interface BufferedSampleEntry {
   completed: boolean;
 }
 
+/** The listing entry for a sample as either buffer reader describes it. */
+export function bufferedSampleEntry(sample: { summary: Record<string, unknown>; epoch: number; completed: boolean }): BufferedSampleEntry {
+  return { id: sample.summary.id as string | number, epoch: sample.epoch, summary: sample.summary, completed: sample.completed };
+}
+
 export interface SampleBufferSource {
   readonly kind: BufferSourceKind;
   /** The DB file or the `.buffer/<name>` directory. */

@@ -98,8 +98,8 @@ export const ScoreSchema = z.looseObject({
   metadata: z.record(z.string(), z.unknown()).nullish(),
 });
 
-/** One row of `summaries.json` / `_journal/summaries/N.json`. */
-export const EvalSampleSummarySchema = z.looseObject({
+/** Fields a sample and its summary share. */
+const sampleFields = {
   id: sampleId,
   epoch: z.number().int(),
   input: z.unknown(),
@@ -112,6 +112,11 @@ export const EvalSampleSummarySchema = z.looseObject({
   total_time: pyNumber.nullish(),
   working_time: pyNumber.nullish(),
   uuid: z.string().nullish(),
+};
+
+/** One row of `summaries.json` / `_journal/summaries/N.json`. */
+export const EvalSampleSummarySchema = z.looseObject({
+  ...sampleFields,
   error: z.string().nullish(),
   limit: z.string().nullish(),
   retries: z.number().int().nullish(),
@@ -126,21 +131,10 @@ export const EvalSampleSummariesSchema = z.array(EvalSampleSummarySchema);
  * unvalidated JSON (they are large, and Inspect validates them itself).
  */
 export const EvalSampleSchema = z.looseObject({
-  id: sampleId,
-  epoch: z.number().int(),
-  input: z.unknown(),
-  target: z.unknown(),
+  ...sampleFields,
   messages: z.array(z.unknown()).optional(),
   output: z.unknown().optional(),
-  scores: z.record(z.string(), ScoreSchema).nullish(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
   events: z.array(z.looseObject({ event: z.string() })).optional(),
-  model_usage: z.record(z.string(), ModelUsageSchema).optional(),
-  started_at: z.string().nullish(),
-  completed_at: z.string().nullish(),
-  total_time: pyNumber.nullish(),
-  working_time: pyNumber.nullish(),
-  uuid: z.string().nullish(),
   error: EvalErrorSchema.nullish(),
   error_retries: z.array(z.unknown()).nullish(),
   attachments: z.record(z.string(), z.string()).optional(),

@@ -1,6 +1,6 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { BufferedSampleEntry, SampleBufferSource } from '../sample-buffer-source.js';
+import { bufferedSampleEntry, type BufferedSampleEntry, type SampleBufferSource } from '../sample-buffer-source.js';
 import type { BufferedSample } from '../../recover/reconstruct-sample.js';
 import type { WarningHandler } from '../../warnings.js';
 import { BufferDatabaseReader } from './reader.js';
@@ -20,12 +20,7 @@ export class DatabaseBufferSource implements SampleBufferSource {
   }
 
   async samples(): Promise<BufferedSampleEntry[]> {
-    return this.reader.samples().map((sample) => ({
-      id: sample.summary.id as string | number,
-      epoch: sample.epoch,
-      summary: sample.summary,
-      completed: sample.completed,
-    }));
+    return this.reader.samples().map(bufferedSampleEntry);
   }
 
   async read(entry: BufferedSampleEntry): Promise<BufferedSample> {

@@ -2,7 +2,7 @@
 import type { BufferedSample } from '../../recover/reconstruct-sample.js';
 import type { Storage } from '../../storage/storage.js';
 import type { WarningHandler } from '../../warnings.js';
-import type { BufferedSampleEntry, SampleBufferSource } from '../sample-buffer-source.js';
+import { bufferedSampleEntry, type BufferedSampleEntry, type SampleBufferSource } from '../sample-buffer-source.js';
 import { FilestoreReader } from './reader.js';
 
 export class FilestoreBufferSource implements SampleBufferSource {
@@ -19,12 +19,7 @@ export class FilestoreBufferSource implements SampleBufferSource {
   }
 
   async samples(): Promise<BufferedSampleEntry[]> {
-    return this.reader.samples().map((sample) => ({
-      id: sample.summary.id as string | number,
-      epoch: sample.epoch,
-      summary: sample.summary,
-      completed: sample.completed,
-    }));
+    return this.reader.samples().map(bufferedSampleEntry);
   }
 
   /** Damaged segments are skipped with warnings; pool positions past a gap are flagged in `soundPool`. */
