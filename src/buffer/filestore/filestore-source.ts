@@ -38,8 +38,9 @@ export class FilestoreBufferSource implements SampleBufferSource {
     };
   }
 
-  /** Nothing stays open between reads. */
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.reader.close();
+  }
 
   /** Deletes `.buffer/<name>/` (not `.buffer/` itself), as Inspect's recovery cleanup does. */
   async remove(): Promise<void> {

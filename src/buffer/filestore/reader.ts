@@ -66,6 +66,8 @@ export interface FilestoreSampleData {
 
 type MemberOutcome = { member: SegmentMember } | { reason: string };
 
+const openArchiveLimit = 8;
+
 export class FilestoreReader {
   private readonly bySampleKey = new Map<string, FilestoreSample>();
   /** Which samples each segment holds per the manifest, for naming them in warnings. */
@@ -73,6 +75,8 @@ export class FilestoreReader {
   /** Segments that could not be opened, with the reason: not retried, and warned about once. */
   private readonly unreadableSegments = new Map<number, string>();
   private readonly warned = new Set<string>();
+  /** The last few segments opened, kept open: neighbouring samples mostly share segments. */
+  private readonly openArchives = new Map<number, SegmentArchive>();
   private bufferDirListing: Promise<string[]> | undefined;
 
   private constructor(
@@ -196,7 +200,7 @@ export class FilestoreReader {
     let archive: SegmentArchive | undefined;
     if (!this.unreadableSegments.has(segmentId)) {
       try {
-        archive = await SegmentArchive.open(this.storage, location);
+        archive = await this.archive(segmentId, location);
       } catch (error) {
         this.unreadableSegments.set(segmentId, describeError(error));
       }
@@ -217,8 +221,6 @@ export class FilestoreReader {
       outcome = member ? { member } : { reason: `${location} has no member ${segmentMemberName(sample.id, sample.epoch)}` };
     } catch (error) {
       outcome = { reason: describeError(error) };
-    } finally {
-      await archive.close();
     }
     if ('reason' in outcome) {
       // The archive is sound but this sample's part of it is not: other samples may still read theirs.
@@ -229,6 +231,29 @@ export class FilestoreReader {
       });
     }
     return outcome;
+  }
+
+  private async archive(segmentId: number, location: string): Promise<SegmentArchive> {
+    let archive = this.openArchives.get(segmentId);
+    if (archive) {
+      this.openArchives.delete(segmentId);
+    } else {
+      archive = await SegmentArchive.open(this.storage, location);
+      if (this.openArchives.size >= openArchiveLimit) {
+        const [oldestId, oldest] = this.openArchives.entries().next().value!;
+        this.openArchives.delete(oldestId);
+        await oldest.close();
+      }
+    }
+    this.openArchives.set(segmentId, archive);
+    return archive;
+  }
+
+  /** Closes the segments kept open. */
+  async close(): Promise<void> {
+    const archives = [...this.openArchives.values()];
+    this.openArchives.clear();
+    for (const archive of archives) await archive.close();
   }
 
   private warnPoolGap(sample: FilestoreSample, gap: PoolGap): void {
