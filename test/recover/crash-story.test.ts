@@ -141,7 +141,7 @@ async function assertRecoveredRun(run: KilledRun, result: RecoveryResult, atLeas
       assert.equal(sample.messages!.length, 2);
     }
   }
-  assert.deepEqual(cancelled, indexes.slice(-cancelled.length), 'the last started are the ones cut off');
+  assert.deepEqual(cancelled, indexes.slice(indexes.length - cancelled.length), 'the last started are the ones cut off');
   assert.equal(result.inProgress, cancelled.length);
   assert.equal(result.errors, cancelled.length);
   assert.equal(recovered.header.status, 'error');
