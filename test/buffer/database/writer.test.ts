@@ -17,6 +17,7 @@ import type { EvalSampleSummary } from '../../../src/eval/schemas.js';
 import { parsePythonJson } from '../../../src/json/python-json.js';
 import { conformanceSuiteOptions } from '../../support/shared-fixtures.js';
 import { fixtureDatabasePath, makeTempDir, removeTempDir, sha256Hex } from './buffer-database-helpers.js';
+import { completedFrom } from '../../support/buffer-summaries.js';
 
 // --- Inspect-shaped inputs (modelled on the fixture's `arith` sample s-008) -----------------------
 
@@ -79,18 +80,7 @@ function startSummary(id: string | number, metadata: Record<string, unknown> = {
 }
 
 function completedSummary(id: string | number, metadata: Record<string, unknown> = { index: 8 }): EvalSampleSummary {
-  const { completed: _running, ...start } = startSummary(id, metadata);
-  return {
-    ...start,
-    scores: { match: { value: Number.NaN, answer: '33', explanation: '33', history: [] } },
-    started_at: '2026-11-22T13:41:54.804332+00:00',
-    completed_at: '2026-11-22T13:41:56.932022+00:00',
-    total_time: 2.128,
-    working_time: 2.12,
-    retries: 0,
-    completed: true,
-    message_count: 5,
-  };
+  return completedFrom(startSummary(id, metadata));
 }
 
 // --- resolution, as readers do it (eval-log-format.md §5-6) ----------------------------------------

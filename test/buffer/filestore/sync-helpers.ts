@@ -6,6 +6,7 @@ import { FilestoreReader } from '../../../src/buffer/filestore/reader.js';
 import type { EvalSampleSummary } from '../../../src/eval/schemas.js';
 import type { Storage } from '../../../src/storage/storage.js';
 import { ZipReader } from '../../../src/zip/zip-reader.js';
+import { completedFrom } from '../../support/buffer-summaries.js';
 
 // --- Inspect-shaped inputs (modelled on the fixture's `arith` samples) ----------------------------
 
@@ -68,18 +69,7 @@ export function startSummary(id: string | number, epoch = 1): EvalSampleSummary 
 }
 
 export function completedSummary(id: string | number, epoch = 1): EvalSampleSummary {
-  const { completed: _running, ...start } = startSummary(id, epoch);
-  return {
-    ...start,
-    scores: { match: { value: Number.NaN, answer: '33', explanation: '33', history: [] } },
-    started_at: '2026-11-22T13:41:54.804332+00:00',
-    completed_at: '2026-11-22T13:41:56.932022+00:00',
-    total_time: 2.128,
-    working_time: 2.12,
-    retries: 0,
-    completed: true,
-    message_count: 5,
-  };
+  return completedFrom(startSummary(id, epoch));
 }
 
 export const metrics = [
