@@ -155,7 +155,8 @@ const collapsedEventsSql = `
   JOIN events AS latest ON latest.id = grouped.last_id
   ORDER BY grouped.first_id`;
 
-const eventRowsSql = `
+/** Every event row of a sample past a cursor, in row order (the logical id falls back to the row id). */
+export const eventRowsSql = `
   SELECT id, CASE WHEN event_id IS NULL OR event_id = '' THEN CAST(id AS TEXT) ELSE event_id END AS event_id, data
   FROM events
   WHERE sample_id = ? AND sample_epoch = ? AND id > ?

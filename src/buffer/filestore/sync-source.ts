@@ -9,7 +9,7 @@ import { JsonFormatError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
 import { fromSqliteError } from '../database/errors.js';
 import type { BufferDatabaseSnapshot } from '../database/open-snapshot.js';
-import { BufferDatabaseReader, type SampleDataCursors } from '../database/reader.js';
+import { BufferDatabaseReader, eventRowsSql, type SampleDataCursors } from '../database/reader.js';
 import { resolveInputAttachments } from '../database/resolve-input.js';
 import { bufferEventSchema, taskMetricsSchema, type SampleSummary } from '../database/schemas.js';
 
@@ -32,12 +32,6 @@ export interface SampleDataJson {
   message_pool: Array<{ id: number; sample_id: string; epoch: number; msg_id: string; data: string }>;
   call_pool: Array<{ id: number; sample_id: string; epoch: number; hash: string; data: string }>;
 }
-
-const eventRowsSql = `
-  SELECT id, CASE WHEN event_id IS NULL OR event_id = '' THEN CAST(id AS TEXT) ELSE event_id END AS event_id, data
-  FROM events
-  WHERE sample_id = ? AND sample_epoch = ? AND id > ?
-  ORDER BY id`;
 
 export class SyncSource {
   private readonly reader: BufferDatabaseReader;
