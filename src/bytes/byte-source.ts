@@ -8,9 +8,8 @@ export interface ByteSource {
   /** Total size in bytes. */
   size(): Promise<number>;
   /**
-   * Exactly `length` bytes starting at `offset`. Implementations throw a
-   * `ZipFormatError`-free, readable error (NotFoundError / StorageError) on I/O failure
-   * and return fewer bytes only when the source is shorter than asked.
+   * `length` bytes from `offset`; fewer only where the source ends first. I/O failures are
+   * typed, one-line errors (NotFoundError, StorageError) naming the source.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
   close(): Promise<void>;
