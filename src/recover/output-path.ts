@@ -9,8 +9,3 @@ export function parentLocation(location: string): string {
   if (slash < 0) return '.';
   return slash === 0 ? '/' : location.slice(0, slash);
 }
-
-/** The last path segment of a local path or an s3:// URI. */
-export function baseName(location: string): string {
-  return location.slice(location.lastIndexOf('/') + 1);
-}

@@ -16,10 +16,3 @@ export function resolvedModelInput(event: Record<string, unknown>, messages: rea
   if (!refs || input.length > 0 || messages.length === 0) return input;
   return expandRefs(messages, refs) as Record<string, unknown>[];
 }
-
-/** The largest pool position a condensed event refers to, or -1 when it refers to none. */
-export function highestPoolReference(event: Record<string, unknown>): { message: number; call: number } {
-  const top = (refs: unknown) => (Array.isArray(refs) ? Math.max(-1, ...(refs as Refs).map(([, end]) => end - 1)) : -1);
-  const call = (event.call as Record<string, unknown> | undefined)?.call_refs;
-  return { message: top(event.input_refs), call: top(call) };
-}
