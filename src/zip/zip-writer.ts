@@ -2,6 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { compress, compressWhole } from '../codec/compress.js';
 import { defaultWriteMethod } from '../codec/compression-method.js';
 import { ZipFormatError, fileSystemError } from '../errors.js';
+import { CentralDirectorySpool } from './central-directory-spool.js';
 import { crc32 } from './crc32.js';
 import { Flag, RecordSize, Signature, Version, Zip64Sentinel, dosDateTime, zip64ExtraId } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
@@ -36,7 +37,6 @@ const smallEntryLimit = Zip64Sentinel.u32 - 2 ** 24;
  * next entry overwrites the old directory, as Inspect's recorder does with its temp file.
  */
 export class ZipWriter {
-  private readonly written: ZipEntry[] = [];
   private offset = 0;
   private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
   /** File offset of buffer[0], and how many bytes of the buffer are waiting to be written. */
@@ -46,18 +46,20 @@ export class ZipWriter {
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
+    private readonly directory: CentralDirectorySpool,
     private readonly options: ZipWriterOptions,
   ) {}
 
+  /** Writes to `path`; the central directory is kept in `<path>.directory` until the writer closes. */
   static async create(path: string, options: ZipWriterOptions = {}): Promise<ZipWriter> {
     const file = await open(path, 'w+', 0o644).catch((error: unknown) => {
       throw fileSystemError(error, path, 'create');
     });
-    return new ZipWriter(path, file, options);
-  }
-
-  get entries(): readonly ZipEntry[] {
-    return this.written;
+    const directory = await CentralDirectorySpool.create(`${path}.directory`).catch(async (error: unknown) => {
+      await file.close();
+      throw error;
+    });
+    return new ZipWriter(path, file, directory, options);
   }
 
   /** Compresses and appends one entry. */
@@ -142,7 +144,7 @@ export class ZipWriter {
     };
     await this.writeAt(localHeader(entry, nameBytes, zip64), headerOffset);
     this.offset = position;
-    this.written.push(entry);
+    await this.directory.append(centralHeader(entry, this.options.forceZip64 === true));
     return entry;
   }
 
@@ -151,21 +153,25 @@ export class ZipWriter {
    * archive on disk. Later entries overwrite them; call again to complete the archive again.
    */
   async writeCentralDirectory(): Promise<number> {
-    const records: Uint8Array[] = this.written.map((entry) => centralHeader(entry, this.options.forceZip64 === true));
-    const directorySize = records.reduce((total, record) => total + record.length, 0);
+    const { count, size: directorySize } = this.directory;
     const directoryOffset = this.offset;
-    const count = this.written.length;
+    let position = directoryOffset;
+    for await (const chunk of this.directory.chunks()) {
+      await this.writeAt(chunk, position);
+      position += chunk.length;
+    }
     const zip64 =
       this.options.forceZip64 === true ||
       count >= Zip64Sentinel.u16 ||
       directorySize >= Zip64Sentinel.u32 ||
       directoryOffset >= Zip64Sentinel.u32;
-    if (zip64) records.push(...zip64EndRecords(count, directorySize, directoryOffset));
-    records.push(endOfCentralDirectory(count, directorySize, directoryOffset, zip64));
-    const end = Buffer.concat(records);
-    await this.writeAt(end, directoryOffset);
+    const end = Buffer.concat([
+      ...(zip64 ? zip64EndRecords(count, directorySize, directoryOffset) : []),
+      endOfCentralDirectory(count, directorySize, directoryOffset, zip64),
+    ]);
+    await this.writeAt(end, position);
     await this.flushBuffer();
-    const length = directoryOffset + end.length;
+    const length = position + end.length;
     await this.file.truncate(length).catch((error: unknown) => {
       throw fileSystemError(error, this.path, 'truncate');
     });
@@ -186,6 +192,7 @@ export class ZipWriter {
       await this.sync();
     } finally {
       await this.file.close();
+      await this.directory.remove();
     }
   }
 
@@ -193,6 +200,7 @@ export class ZipWriter {
   async abandon(): Promise<void> {
     await this.flushBuffer().catch(() => undefined);
     await this.file.close().catch(() => undefined);
+    await this.directory.remove();
   }
 
   /**

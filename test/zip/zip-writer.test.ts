@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CompressionMethod, nodeHasZstd } from '../../src/codec/compression-method.js';
 import { EntryDataError, NotFoundError, ZipFormatError } from '../../src/errors.js';
@@ -37,11 +37,8 @@ describe('ZipWriter, read back by our reader and by Python zipfile', { ...python
       assert.equal(entry.method, method);
       assert.equal(entry.uncompressedSize, data.length);
     }
-    assert.deepEqual(
-      writer.entries.map((entry) => entry.name),
-      contents.map(([name]) => name),
-    );
     await writer.close();
+    assert.equal(existsSync(`${path}.directory`), false, 'the central directory spool is removed on close');
 
     const python = pythonReadZip(path);
     assert.equal(python.testzip, null, 'Python finds every CRC right');
@@ -221,6 +218,7 @@ describe('ZipWriter, read back by our reader and by Python zipfile', { ...python
     const writer = await ZipWriter.create(path);
     await writer.add('a.json', '{}', { method: deflate });
     await writer.abandon();
+    assert.equal(existsSync(`${path}.directory`), false, 'the central directory spool is removed');
     await expectFailure(() => withReader(path, async () => undefined), ZipFormatError, path, 'truncated');
   });
 
