@@ -1,6 +1,8 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
 import { EvalLogFormatError } from '../errors.js';
+import { jsonArrayElements } from '../json/json-array-elements.js';
+import { parsePythonJson } from '../json/python-json.js';
 import { ZipReader } from '../zip/zip-reader.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
 import { EntryName, configUpdateIndex, isSampleEntryName, journalSummaryIndex, sampleKey } from './entry-names.js';
@@ -8,7 +10,7 @@ import {
   EvalLogHeaderSchema,
   EvalSampleReductionsSchema,
   EvalSampleSchema,
-  EvalSampleSummariesSchema,
+  EvalSampleSummarySchema,
   LogStartSchema,
   validate,
   type EvalLogHeader,
@@ -79,9 +81,9 @@ export class EvalLogReader {
 
   /** Entries whose names carry a journal index, in numeric index order. */
   private indexedEntries(indexOf: (name: string) => number | undefined): ZipEntry[] {
-    return this.zip.entries
-      .filter((entry) => indexOf(entry.name) !== undefined)
-      .sort((a, b) => indexOf(a.name)! - indexOf(b.name)!);
+    const found: ZipEntry[] = [];
+    for (const entry of this.zip.eachEntry()) if (indexOf(entry.name) !== undefined) found.push(entry);
+    return found.sort((a, b) => indexOf(a.name)! - indexOf(b.name)!);
   }
 
   /**
@@ -94,11 +96,17 @@ export class EvalLogReader {
     return [...rows.values()];
   }
 
-  /** The summary rows as written, duplicates included, one entry in memory at a time. */
+  /**
+   * The summary rows as written, duplicates included, parsed one row at a time: a journal entry
+   * holds a flush's worth (Inspect flushes every n/20 samples), too many to hold as objects.
+   */
   async *summaryRows(): AsyncGenerator<EvalSampleSummary> {
     const final = this.zip.entry(EntryName.summaries);
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
-      yield* validate(EvalSampleSummariesSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
+      const what = `${this.name}: ${entry.name}`;
+      for await (const text of jsonArrayElements(this.zip.chunks(entry), what)) {
+        yield validate(EvalSampleSummarySchema, parsePythonJson(text, what), what);
+      }
     }
   }
 
@@ -116,9 +124,15 @@ export class EvalLogReader {
     return validate(EvalSampleReductionsSchema, await this.zip.json(entry), `${this.name}: ${entry.name}`);
   }
 
-  /** Sample entries (last of each name), in file order. */
-  sampleEntries(): ZipEntry[] {
-    return this.zip.entries.filter((entry) => isSampleEntryName(entry.name));
+  /** Sample entries (last of each name), in file order, made one at a time. */
+  *sampleEntries(): Generator<ZipEntry> {
+    for (const entry of this.zip.eachEntry()) if (isSampleEntryName(entry.name)) yield entry;
+  }
+
+  sampleCount(): number {
+    let count = 0;
+    for (const _ of this.sampleEntries()) count++;
+    return count;
   }
 
   async readSample(entry: ZipEntry): Promise<EvalSample> {

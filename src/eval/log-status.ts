@@ -40,7 +40,7 @@ export async function evalLogStatus(location: string, storage: Storage = storage
       task_file: spec.task_file ?? null,
       model: spec.model,
       status: header.status ?? 'started',
-      samples: reader.sampleEntries().length,
+      samples: reader.sampleCount(),
       total_samples: typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null,
       errors: summaries.filter((summary) => summary.error).length,
       created: spec.created,

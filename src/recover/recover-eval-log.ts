@@ -16,7 +16,6 @@ import { localPath } from '../storage/local-storage.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import type { ZipEntry } from '../zip/zip-entry.js';
 import { warningSink, type RecoveryWarning, type WarningOptions } from '../warnings.js';
 import { locateSampleBuffer, openSampleBuffer } from './find-buffer.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
@@ -91,7 +90,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     source = await openSampleBuffer(buffer, { storage, warn });
 
     const plan = await planSamples(crashed, source);
-    const total = plan.flushed.length + plan.buffered.length;
+    const total = plan.flushed + plan.buffered.length;
     writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
     const totals = new RunTotals(start.eval.created);
     let written = 0;
@@ -106,20 +105,24 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       await counted(summary);
     };
 
-    for (const entry of plan.flushed) {
+    for (const entry of crashed.sampleEntries()) {
+      if (plan.replaced.has(entry.name)) continue;
       await writer.addRawSample(crashed.zip, entry);
       progress();
     }
-    // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time.
-    const summarized = new Set<string>();
+    // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time:
+    // the last row of each copied sample, or for the rare sample without one, its own summary.
+    const directory = crashed.zip.directory;
     let ordinal = 0;
     for await (const row of crashed.summaryRows()) {
-      if (!plan.flushedSummaryRows.has(ordinal++)) continue;
-      summarized.add(sampleEntryName(row.id, row.epoch));
-      await addSummary(row);
+      const name = sampleEntryName(row.id, row.epoch);
+      const position = directory.positionOf(name);
+      const last = position !== undefined && plan.lastRowOf[position] === ordinal++;
+      if (last && !plan.replaced.has(name)) await addSummary(row);
     }
-    for (const entry of plan.flushed) {
-      if (!summarized.has(entry.name)) await addSummary(summarizeSample(await crashed.readSample(entry)));
+    for (const entry of crashed.sampleEntries()) {
+      if (plan.replaced.has(entry.name) || plan.lastRowOf[directory.positionOf(entry.name)!] !== -1) continue;
+      await addSummary(summarizeSample(await crashed.readSample(entry)));
     }
     for (const entry of plan.buffered) {
       const rebuilt = reconstructSample(await source.read(entry), { noEvents: options.noEvents, evalSandbox: start.eval.sandbox });
@@ -152,7 +155,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       output: finalOutput,
       source: source.kind,
       samples: total,
-      flushed: plan.flushed.length,
+      flushed: plan.flushed,
       completed: plan.buffered.filter((entry) => entry.completed).length,
       inProgress: plan.buffered.filter((entry) => !entry.completed).length,
       duplicates: plan.duplicates,
@@ -193,45 +196,53 @@ async function openCrashedLog(storage: Storage, location: string): Promise<EvalL
 }
 
 interface SamplePlan {
-  /** The crashed log's sample entries to copy (last of each name). */
-  flushed: ZipEntry[];
-  /** Positions, in `summaryRows()` order, of the summary rows to keep: the last row of each kept entry. */
-  flushedSummaryRows: Set<number>;
+  /** Flushed samples to copy from the crashed log. */
+  flushed: number;
+  /** Flushed samples left out: the buffer holds a newer finished attempt of them. */
+  replaced: Set<string>;
+  /**
+   * By position in the crashed log's central directory, the ordinal (in `summaryRows()` order)
+   * of the entry's last summary row, or -1: 4 bytes a sample rather than a map of names.
+   */
+  lastRowOf: Int32Array;
   buffered: BufferedSampleEntry[];
   duplicates: number;
 }
 
 /**
  * One row per (id, epoch): a flushed sample wins over its buffered copy, unless the buffer
- * holds a newer finished attempt. Buffered samples go finished first, then in progress. Only
- * small facts per sample are kept: the summaries themselves are streamed again when written.
+ * holds a newer finished attempt. Buffered samples go finished first, then in progress. What is
+ * kept per flushed sample is one integer; names are kept only for buffered samples, which a
+ * crash bounds (the log buffer plus those running), not the log's size.
  */
 async function planSamples(crashed: EvalLogReader, source: SampleBufferSource): Promise<SamplePlan> {
-  const lastRow = new Map<string, { ordinal: number; completedAt: string | null | undefined }>();
+  const inBuffer = new Map<string, BufferedSampleEntry>();
+  for (const entry of await source.samples()) inBuffer.set(sampleEntryName(entry.id, entry.epoch), entry);
+  const directory = crashed.zip.directory;
+  const lastRowOf = new Int32Array(directory.count).fill(-1);
+  const flushedCompletedAt = new Map<string, unknown>();
   let ordinal = 0;
   for await (const row of crashed.summaryRows()) {
-    lastRow.set(sampleEntryName(row.id, row.epoch), { ordinal: ordinal++, completedAt: row.completed_at });
+    const name = sampleEntryName(row.id, row.epoch);
+    const position = directory.positionOf(name);
+    if (position !== undefined) lastRowOf[position] = ordinal;
+    if (inBuffer.has(name)) flushedCompletedAt.set(name, row.completed_at);
+    ordinal++;
   }
-  const flushed = new Map(crashed.sampleEntries().map((entry) => [entry.name, entry]));
+  const replaced = new Set<string>();
   const buffered: BufferedSampleEntry[] = [];
   let duplicates = 0;
-  for (const entry of await source.samples()) {
-    const name = sampleEntryName(entry.id, entry.epoch);
-    if (flushed.has(name)) {
+  for (const [name, entry] of inBuffer) {
+    if (crashed.zip.has(name)) {
       duplicates++;
-      const newer = entry.completed && isLater(entry.summary.completed_at, lastRow.get(name)?.completedAt);
+      const newer = entry.completed && isLater(entry.summary.completed_at, flushedCompletedAt.get(name));
       if (!newer) continue;
-      flushed.delete(name);
+      replaced.add(name);
     }
     buffered.push(entry);
   }
   buffered.sort((a, b) => Number(b.completed) - Number(a.completed));
-  const flushedSummaryRows = new Set<number>();
-  for (const name of flushed.keys()) {
-    const row = lastRow.get(name);
-    if (row) flushedSummaryRows.add(row.ordinal);
-  }
-  return { flushed: [...flushed.values()], flushedSummaryRows, buffered, duplicates };
+  return { flushed: crashed.sampleCount() - replaced.size, replaced, lastRowOf, buffered, duplicates };
 }
 
 function isLater(candidate: unknown, current: unknown): boolean {
@@ -257,7 +268,7 @@ async function verifyRecoveredLog(storage: Storage, location: string, samples: n
   const reader = await EvalLogReader.open(storage.byteSource(location));
   try {
     const header = await reader.header();
-    const present = reader.sampleEntries().length;
+    const present = reader.sampleCount();
     if (header.status !== 'error' || present !== samples) {
       throw new InspectRecoverError('VERIFY_FAILED', `${location}: the recovered log reads back with ${present} of ${samples} samples`);
     }

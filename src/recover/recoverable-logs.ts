@@ -77,7 +77,7 @@ async function describe(path: string, mtimeMs: number, storage: Storage, options
       name: isS3Location(path) ? path : pathToFileURL(resolve(path)).href,
       task: spec.task,
       total_samples: (spec.dataset.samples ?? 0) * (spec.config.epochs ?? 1),
-      flushed_samples: log.sampleEntries().length,
+      flushed_samples: log.sampleCount(),
       completed_samples: completed,
       in_progress_samples: inProgress,
       source: buffer.state === 'running' ? buffer.source : buffer.state,

@@ -4,15 +4,8 @@ import { decompress, decompressWhole } from '../codec/decompress.js';
 import { EntryDataError, ZipFormatError } from '../errors.js';
 import { parsePythonJson } from '../json/python-json.js';
 import { crc32 } from './crc32.js';
-import {
-  RecordSize,
-  Signature,
-  Zip64Sentinel,
-  findZip64Extra,
-  maxEndOfCentralDirectorySearch,
-  readU64,
-  view,
-} from './records.js';
+import { CentralDirectory } from './central-directory.js';
+import { RecordSize, Signature, Zip64Sentinel, maxEndOfCentralDirectorySearch, readU64, view } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
 
 const rawChunkSize = 1024 * 1024;
@@ -32,16 +25,11 @@ interface CentralDirectoryLocation {
  * occurs more than once, the last entry wins, as in every Inspect reader.
  */
 export class ZipReader {
-  private readonly byName: Map<string, ZipEntry>;
-
   private constructor(
     readonly source: ByteSource,
     readonly archiveSize: number,
-    /** Every central-directory entry, duplicates included, in directory order. */
-    readonly allEntries: readonly ZipEntry[],
-  ) {
-    this.byName = new Map(allEntries.map((entry) => [entry.name, entry]));
-  }
+    readonly directory: CentralDirectory,
+  ) {}
 
   static async open(unbuffered: ByteSource): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
@@ -49,20 +37,33 @@ export class ZipReader {
     const location = await findCentralDirectory(source, size);
     const directory = await source.read(location.offset, location.size);
     if (directory.length < location.size) throw truncated(source.name, 'the central directory runs past the end of the file');
-    return new ZipReader(source, size, parseCentralDirectory(directory, location.entryCount, source.name));
+    return new ZipReader(source, size, CentralDirectory.parse(directory, location.entryCount, source.name));
   }
 
-  /** Entries with duplicates resolved (last wins), in central-directory order. */
+  /** Every central-directory entry, duplicates included, in directory order (one object each: for small archives). */
+  get allEntries(): ZipEntry[] {
+    return Array.from({ length: this.directory.count }, (_, position) => this.directory.entryAt(position));
+  }
+
+  /** Entries with duplicates resolved (last wins), in central-directory order (one object each: for small archives). */
   get entries(): ZipEntry[] {
-    return this.allEntries.filter((entry) => this.byName.get(entry.name) === entry);
+    return [...this.eachEntry()];
+  }
+
+  /** The entries of `entries`, made one at a time: what large archives are walked with. */
+  *eachEntry(): Generator<ZipEntry> {
+    for (let position = 0; position < this.directory.count; position++) {
+      if (!this.directory.isSuperseded(position)) yield this.directory.entryAt(position);
+    }
   }
 
   entry(name: string): ZipEntry | undefined {
-    return this.byName.get(name);
+    const position = this.directory.positionOf(name);
+    return position === undefined ? undefined : this.directory.entryAt(position);
   }
 
   has(name: string): boolean {
-    return this.byName.has(name);
+    return this.directory.positionOf(name) !== undefined;
   }
 
   /** Where the entry's compressed bytes start: after its local header's own name and extra. */
@@ -200,59 +201,4 @@ async function readZip64EndOfCentralDirectory(source: ByteSource, eocdOffset: nu
     size: readU64(record, 40, source.name),
     offset: readU64(record, 48, source.name),
   };
-}
-
-function parseCentralDirectory(directory: Uint8Array, entryCount: number, archiveName: string): ZipEntry[] {
-  const data = view(directory);
-  const entries: ZipEntry[] = [];
-  let at = 0;
-  // Like Python's zipfile, read entries until the directory's bytes are used up: the count in
-  // the end record is only 16 bits wide and some writers let it wrap or saturate.
-  for (let index = 0; at < directory.length; index++) {
-    if (at + RecordSize.centralHeader > directory.length || data.getUint32(at, true) !== Signature.centralHeader) {
-      throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} of ${entryCount} is damaged`);
-    }
-    const nameLength = data.getUint16(at + 28, true);
-    const extraLength = data.getUint16(at + 30, true);
-    const commentLength = data.getUint16(at + 32, true);
-    const nameStart = at + RecordSize.centralHeader;
-    const extraStart = nameStart + nameLength;
-    const next = extraStart + extraLength + commentLength;
-    if (next > directory.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
-    // Inspect decodes names as UTF-8 whether or not flag bit 11 is set; so do we.
-    const name = utf8.decode(directory.subarray(nameStart, extraStart));
-    let uncompressedSize = data.getUint32(at + 24, true);
-    let compressedSize = data.getUint32(at + 20, true);
-    let localHeaderOffset = data.getUint32(at + 42, true);
-    if ([uncompressedSize, compressedSize, localHeaderOffset].includes(Zip64Sentinel.u32)) {
-      const extra = findZip64Extra(directory.subarray(extraStart, extraStart + extraLength));
-      if (!extra) throw new ZipFormatError(`${archiveName}: entry ${name} needs a ZIP64 extra field and has none`);
-      let field = 0;
-      const next64 = () => {
-        if (field + 8 > extra.byteLength) throw new ZipFormatError(`${archiveName}: entry ${name} has a short ZIP64 extra field`);
-        const value = readU64(extra, field, archiveName);
-        field += 8;
-        return value;
-      };
-      if (uncompressedSize === Zip64Sentinel.u32) uncompressedSize = next64();
-      if (compressedSize === Zip64Sentinel.u32) compressedSize = next64();
-      if (localHeaderOffset === Zip64Sentinel.u32) localHeaderOffset = next64();
-    }
-    entries.push({
-      name,
-      versionMadeBy: data.getUint16(at + 4, true),
-      versionNeeded: data.getUint16(at + 6, true),
-      flags: data.getUint16(at + 8, true),
-      method: data.getUint16(at + 10, true),
-      dosTime: data.getUint16(at + 12, true),
-      dosDate: data.getUint16(at + 14, true),
-      crc32: data.getUint32(at + 16, true),
-      compressedSize,
-      uncompressedSize,
-      externalAttributes: data.getUint32(at + 38, true),
-      localHeaderOffset,
-    });
-    at = next;
-  }
-  return entries;
 }

@@ -217,7 +217,7 @@ interface Aftermath {
  */
 async function checkAftermath(storage: Storage, logFile: string, bufferDir: string, databasePath: string): Promise<Aftermath> {
   const log = await EvalLogReader.open(logFile);
-  const logSamples = new Set(log.sampleEntries().map((entry) => entry.name));
+  const logSamples = new Set([...log.sampleEntries()].map((entry) => entry.name));
   await log.close();
   assert.ok(pythonReadsZip(logFile).entries > logSamples.size, 'Python reads the .eval as a zip');
 

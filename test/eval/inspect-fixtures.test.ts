@@ -47,7 +47,7 @@ describe('Inspect fixtures', conformanceSuiteOptions(), () => {
         assert.equal(header.eval.task_file, 'tasks/crash_tasks.py');
         const summaries = await reader.summaries();
         assert.equal(summaries.length, want.summaries, file);
-        const entries = reader.sampleEntries();
+        const entries = [...reader.sampleEntries()];
         assert.equal(entries.length, want.samples, file);
         // Every summary names a sample that is present, and every sample decodes.
         const names = new Set(entries.map((entry) => entry.name));
@@ -71,7 +71,7 @@ describe('Inspect fixtures', conformanceSuiteOptions(), () => {
       const start = await reader.start();
       assert.equal(start.version, 2);
       assert.deepEqual(
-        reader.sampleEntries().map((entry) => entry.name),
+        [...reader.sampleEntries()].map((entry) => entry.name),
         ['samples/s-004_epoch_1.json', 'samples/1_epoch_1.json', 'samples/s-002_epoch_1.json', 'samples/3_epoch_1.json'],
       );
       assert.deepEqual(

@@ -80,7 +80,7 @@ async function readLog(logFile: string): Promise<LogContents> {
     return {
       finished: reader.finished,
       status: (await reader.header()).status,
-      samples: reader.sampleEntries().map((entry) => entry.name),
+      samples: [...reader.sampleEntries()].map((entry) => entry.name),
       summaries: (await reader.summaries()).map((summary) => String(summary.id)),
     };
   } finally {

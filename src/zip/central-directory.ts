@@ -1,0 +1,147 @@
+import { ZipFormatError } from '../errors.js';
+import { RecordSize, Signature, Zip64Sentinel, findZip64Extra, readU64, view } from './records.js';
+import type { ZipEntry } from './zip-entry.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * An archive's central directory, kept as its own bytes with a small index instead of an
+ * object per entry (a log of 50,000 samples would otherwise hold 50,000 of them): about 100
+ * bytes an entry. Entries are made on demand. When a name occurs more than once, the last
+ * entry wins, as in every Inspect reader; the earlier ones stay reachable by position.
+ */
+export class CentralDirectory {
+  /** Positions of entries that a later entry of the same name replaces (rare: kept as a set). */
+  private readonly superseded = new Set<number>();
+  /** Open-addressing table from name hash to position + 1 (0 is empty), last of each name. */
+  private readonly slots: Int32Array;
+  private readonly hashes: Uint32Array;
+  private readonly data: DataView;
+
+  private constructor(
+    private readonly bytes: Uint8Array,
+    private readonly recordOffsets: Uint32Array,
+    private readonly archiveName: string,
+  ) {
+    this.data = view(bytes);
+    this.hashes = new Uint32Array(recordOffsets.length);
+    let capacity = 16;
+    while (capacity < recordOffsets.length * 2) capacity *= 2;
+    this.slots = new Int32Array(capacity);
+    for (let position = 0; position < recordOffsets.length; position++) this.insert(position);
+  }
+
+  /**
+   * Checks every record (signatures, lengths, ZIP64 extras) and indexes them. Like Python's
+   * zipfile, reads records until the bytes are used up: the count in the end record is only 16
+   * bits wide and some writers let it wrap or saturate.
+   */
+  static parse(bytes: Uint8Array, declaredCount: number, archiveName: string): CentralDirectory {
+    const data = view(bytes);
+    const offsets: number[] = [];
+    for (let at = 0; at < bytes.length; ) {
+      const index = offsets.length;
+      if (at + RecordSize.centralHeader > bytes.length || data.getUint32(at, true) !== Signature.centralHeader) {
+        throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} of ${declaredCount} is damaged`);
+      }
+      const next = at + RecordSize.centralHeader + data.getUint16(at + 28, true) + data.getUint16(at + 30, true) + data.getUint16(at + 32, true);
+      if (next > bytes.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
+      offsets.push(at);
+      decodeEntry(bytes, at, archiveName);
+      at = next;
+    }
+    return new CentralDirectory(bytes, Uint32Array.from(offsets), archiveName);
+  }
+
+  /** Entries in the directory, duplicates included. */
+  get count(): number {
+    return this.recordOffsets.length;
+  }
+
+  entryAt(position: number): ZipEntry {
+    return decodeEntry(this.bytes, this.recordOffsets[position]!, this.archiveName);
+  }
+
+  nameAt(position: number): string {
+    const at = this.recordOffsets[position]!;
+    const start = at + RecordSize.centralHeader;
+    return utf8.decode(this.bytes.subarray(start, start + this.data.getUint16(at + 28, true)));
+  }
+
+  /** Whether a later entry of the same name replaces this one. */
+  isSuperseded(position: number): boolean {
+    return this.superseded.has(position);
+  }
+
+  /** The position of the (last) entry with this name. */
+  positionOf(name: string): number | undefined {
+    const hash = hashName(name);
+    for (let slot = hash & (this.slots.length - 1); this.slots[slot] !== 0; slot = (slot + 1) & (this.slots.length - 1)) {
+      const position = this.slots[slot]! - 1;
+      if (this.hashes[position] === hash && this.nameAt(position) === name) return position;
+    }
+    return undefined;
+  }
+
+  private insert(position: number): void {
+    const name = this.nameAt(position);
+    const hash = hashName(name);
+    this.hashes[position] = hash;
+    let slot = hash & (this.slots.length - 1);
+    for (; this.slots[slot] !== 0; slot = (slot + 1) & (this.slots.length - 1)) {
+      const previous = this.slots[slot]! - 1;
+      if (this.hashes[previous] === hash && this.nameAt(previous) === name) {
+        this.superseded.add(previous);
+        break;
+      }
+    }
+    this.slots[slot] = position + 1;
+  }
+}
+
+/** FNV-1a over the name's UTF-16 code units: names are compared as decoded text, as Inspect does. */
+function hashName(name: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < name.length; index++) hash = Math.imul(hash ^ name.charCodeAt(index), 0x01000193);
+  return hash >>> 0;
+}
+
+function decodeEntry(bytes: Uint8Array, at: number, archiveName: string): ZipEntry {
+  const data = view(bytes);
+  const nameStart = at + RecordSize.centralHeader;
+  const extraStart = nameStart + data.getUint16(at + 28, true);
+  const extraLength = data.getUint16(at + 30, true);
+  // Inspect decodes names as UTF-8 whether or not flag bit 11 is set; so do we.
+  const name = utf8.decode(bytes.subarray(nameStart, extraStart));
+  let uncompressedSize = data.getUint32(at + 24, true);
+  let compressedSize = data.getUint32(at + 20, true);
+  let localHeaderOffset = data.getUint32(at + 42, true);
+  if ([uncompressedSize, compressedSize, localHeaderOffset].includes(Zip64Sentinel.u32)) {
+    const extra = findZip64Extra(bytes.subarray(extraStart, extraStart + extraLength));
+    if (!extra) throw new ZipFormatError(`${archiveName}: entry ${name} needs a ZIP64 extra field and has none`);
+    let field = 0;
+    const next64 = () => {
+      if (field + 8 > extra.byteLength) throw new ZipFormatError(`${archiveName}: entry ${name} has a short ZIP64 extra field`);
+      const value = readU64(extra, field, archiveName);
+      field += 8;
+      return value;
+    };
+    if (uncompressedSize === Zip64Sentinel.u32) uncompressedSize = next64();
+    if (compressedSize === Zip64Sentinel.u32) compressedSize = next64();
+    if (localHeaderOffset === Zip64Sentinel.u32) localHeaderOffset = next64();
+  }
+  return {
+    name,
+    versionMadeBy: data.getUint16(at + 4, true),
+    versionNeeded: data.getUint16(at + 6, true),
+    flags: data.getUint16(at + 8, true),
+    method: data.getUint16(at + 10, true),
+    dosTime: data.getUint16(at + 12, true),
+    dosDate: data.getUint16(at + 14, true),
+    crc32: data.getUint32(at + 16, true),
+    compressedSize,
+    uncompressedSize,
+    externalAttributes: data.getUint32(at + 38, true),
+    localHeaderOffset,
+  };
+}
