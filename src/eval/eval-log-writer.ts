@@ -29,7 +29,8 @@ export interface EvalLogWriterOptions extends ZipWriterOptions {
 export interface FinishOptions {
   /** The final header (status, results, stats...). Written last, as Inspect does. */
   header: EvalLogHeader;
-  reductions?: EvalSampleReductions;
+  /** `reductions.json`: the array, or its JSON already encoded as a stream of bytes. */
+  reductions?: EvalSampleReductions | AsyncIterable<Uint8Array>;
 }
 
 /**
@@ -58,7 +59,7 @@ export class EvalLogWriter {
     const storage = options.storage ?? storageFor(location);
     const workDirectory = await mkdtemp(join(tmpdir(), 'inspect-recover-'));
     const zip = await ZipWriter.create(join(workDirectory, 'log.eval'), options);
-    const summaries = await SummarySpool.create(join(workDirectory, 'summaries.jsonl'));
+    const summaries = await SummarySpool.create();
     const writer = new EvalLogWriter(location, storage, workDirectory, zip, summaries, options.method, options.publishOnlyAtFinish === true);
     await writer.addJson(EntryName.start, start);
     await writer.flush();
@@ -83,7 +84,7 @@ export class EvalLogWriter {
   /** Records a sample's summary; it joins the next flush's journal entry and `summaries.json`. */
   async addSummary(summary: EvalSampleSummary): Promise<void> {
     this.assertOpen();
-    await this.summaries.append(summary);
+    this.summaries.append(summary);
     this.pending.push(summary);
   }
 
@@ -97,7 +98,8 @@ export class EvalLogWriter {
   async finish({ header, reductions }: FinishOptions): Promise<void> {
     await this.journalPendingSummaries();
     await this.zip.add(EntryName.summaries, this.summaries.json(), this.entryOptions());
-    if (reductions) await this.addJson(EntryName.reductions, reductions);
+    if (Array.isArray(reductions)) await this.addJson(EntryName.reductions, reductions);
+    else if (reductions) await this.zip.add(EntryName.reductions, reductions, this.entryOptions());
     await this.addJson(EntryName.header, header);
     await this.publish();
     await this.close();

@@ -1,83 +1,73 @@
-import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { fileSystemError } from '../errors.js';
-import { stringifyPythonJson } from '../json/python-json.js';
+import { LineSpool } from '../bytes/line-spool.js';
+import { parsePythonJson, stringifyPythonJson } from '../json/python-json.js';
 import { sampleKey } from './entry-names.js';
+import { LastOccurrence } from './last-occurrence.js';
 import type { EvalSampleSummary } from './schemas.js';
 
+/** Output is handed on in pieces of about this many bytes. */
+const chunkSize = 1024 * 1024;
+
 /**
- * Every sample summary of a log, one JSON line each in a file, so that memory does not grow with
- * the number of samples; `summaries.json` is streamed from it. A sample summarized again (a
- * retried sample) keeps only its latest line, as Inspect keeps the last row per (id, epoch).
+ * Every sample summary of a log, one JSON line each in a temporary file, so that memory does not
+ * grow with the number of samples; `summaries.json` is streamed from it. A sample summarized
+ * again (a retried sample) keeps only its latest line, as Inspect keeps the last row per
+ * (id, epoch).
  */
 export class SummarySpool {
-  private readonly latestLine = new Map<string, number>();
-  /** Lines of samples summarized again later: left out of the output. */
-  private readonly superseded = new Set<number>();
-  private lines = 0;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  /** One key per line, in line order. */
+  private readonly keys = new LastOccurrence();
 
-  private constructor(
-    readonly path: string,
-    private readonly file: FileHandle,
-  ) {}
+  private constructor(private readonly file: LineSpool) {}
 
-  static async create(path: string): Promise<SummarySpool> {
-    const file = await open(path, 'w+').catch((error: unknown) => {
-      throw fileSystemError(error, path, 'create');
-    });
-    return new SummarySpool(path, file);
+  static async create(): Promise<SummarySpool> {
+    return new SummarySpool(await LineSpool.create('summaries.jsonl'));
   }
 
-  get size(): number {
-    return this.latestLine.size;
-  }
-
-  async append(summary: EvalSampleSummary): Promise<void> {
-    const key = sampleKey(summary.id, summary.epoch);
-    const previous = this.latestLine.get(key);
-    if (previous !== undefined) this.superseded.add(previous);
-    this.latestLine.set(key, this.lines++);
-    const line = `${stringifyPythonJson(summary)}\n`;
-    this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes > 1024 * 1024) await this.flush();
+  append(summary: EvalSampleSummary): void {
+    this.keys.add(keyOf(summary));
+    this.file.append(stringifyPythonJson(summary));
   }
 
   /** The JSON array of the latest summary of each sample, in chunks. */
   async *json(): AsyncGenerator<Uint8Array> {
-    await this.flush();
-    yield Buffer.from('[');
+    const unsettled = this.keys.unsettled();
+    if (unsettled.size) {
+      let line = 0;
+      for await (const { bytes } of this.file.lines()) {
+        if (unsettled.has(line)) this.keys.settle(line, keyOfLine(bytes, this.file.path));
+        line++;
+      }
+    }
+    let pieces: Uint8Array[] = [Buffer.from('[')];
+    let size = 1;
     let line = 0;
     let first = true;
-    let partial = '';
-    // Read in chunks (the stream's backpressure bounds memory) and cut lines by hand.
-    for await (const chunk of createReadStream(this.path, { encoding: 'utf8', highWaterMark: 1024 * 1024 })) {
-      const lines = (partial + (chunk as string)).split('\n');
-      partial = lines.pop()!;
-      const kept: string[] = [];
-      for (const text of lines) {
-        if (this.superseded.has(line++)) continue;
-        kept.push(first ? text : `,${text}`);
-        first = false;
+    for await (const { bytes } of this.file.lines()) {
+      if (!this.keys.isLast(line++, () => keyOfLine(bytes, this.file.path))) continue;
+      // Copied: the line's bytes are only valid until the next line is read.
+      pieces.push(Buffer.from(first ? '' : ','), Buffer.from(bytes));
+      size += bytes.length + 1;
+      first = false;
+      if (size >= chunkSize) {
+        yield Buffer.concat(pieces);
+        pieces = [];
+        size = 0;
       }
-      if (kept.length) yield Buffer.from(kept.join(''));
     }
-    yield Buffer.from(']');
+    pieces.push(Buffer.from(']'));
+    yield Buffer.concat(pieces);
   }
 
-  async close(): Promise<void> {
-    await this.file.close().catch(() => undefined);
+  /** Removes the file. */
+  close(): Promise<void> {
+    return this.file.close();
   }
+}
 
-  private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const chunk = this.pending.join('');
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.file.appendFile(chunk).catch((error: unknown) => {
-      throw fileSystemError(error, this.path, 'write');
-    });
-  }
+function keyOf(summary: Pick<EvalSampleSummary, 'id' | 'epoch'>): string {
+  return sampleKey(summary.id, summary.epoch);
+}
+
+function keyOfLine(bytes: Uint8Array, path: string): string {
+  return keyOf(parsePythonJson(Buffer.from(bytes).toString('utf8'), path) as EvalSampleSummary);
 }

@@ -81,6 +81,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   const crashed = await openCrashedLog(storage, location);
   let source: SampleBufferSource | undefined;
   let writer: EvalLogWriter | undefined;
+  let runTotals: RunTotals | undefined;
   try {
     const start = await crashed.start();
     const buffer = await locateSampleBuffer(location, crashed, { storage, dataDir: options.dataDir });
@@ -92,7 +93,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     const plan = await planSamples(crashed, source);
     const total = plan.flushed + plan.buffered.length;
     writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
-    const totals = new RunTotals(start.eval.created);
+    const totals = (runTotals = await RunTotals.create(start.eval.created));
     let written = 0;
     const progress = () => options.onProgress?.(++written, total);
     const counted = async (summary: EvalSampleSummary) => {
@@ -134,7 +135,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       progress();
     }
 
-    const results = recomputedResults(start, totals, warn);
+    const results = await recomputedResults(start, totals, warn);
     const header = recoveredHeader(start, totals, results?.results, await crashed.configUpdates());
     await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}) });
     writer = undefined;
@@ -165,6 +166,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     };
   } finally {
     await writer?.close();
+    await runTotals?.close();
     await source?.close();
     await crashed.close();
   }
@@ -251,8 +253,8 @@ function isLater(candidate: unknown, current: unknown): boolean {
   return Date.parse(candidate) > Date.parse(current);
 }
 
-function recomputedResults(start: LogStart, totals: RunTotals, warn: (warning: RecoveryWarning) => void) {
-  const recomputed = recomputeResults(start.eval, totals.scored, { total: totals.samples, completed: totals.samples - totals.errors });
+async function recomputedResults(start: LogStart, totals: RunTotals, warn: (warning: RecoveryWarning) => void) {
+  const recomputed = await recomputeResults(start.eval, totals.scores, { total: totals.samples, completed: totals.samples - totals.errors });
   if ('unsupported' in recomputed) {
     warn({
       code: 'RESULTS_NOT_RECOMPUTED',

@@ -3,20 +3,24 @@
  * holds (recovery.md §6), for the metrics and epoch reducers Inspect ships that are plain
  * arithmetic. When a log names anything else, results are left out, as Inspect does when
  * recomputation fails: the log stays valid.
+ *
+ * The scores are read back from their spool one sample at a time: metrics need only one reduced
+ * value per sample (8 bytes), and `reductions.json` is streamed, never held whole.
  */
-import type { EvalSpec, EvalSampleReductions } from '../eval/schemas.js';
-
-export interface ScoredSample {
-  id: string | number | bigint;
-  scores: Record<string, { value?: unknown; answer?: unknown; explanation?: unknown; metadata?: unknown }>;
-}
+import { stringifyPythonJson } from '../json/python-json.js';
+import type { EvalSpec } from '../eval/schemas.js';
+import type { SampleScores, ScoreSpool } from './score-spool.js';
 
 export interface RecomputedResults {
   results: Record<string, unknown>;
-  reductions: EvalSampleReductions;
+  /** `reductions.json`, streamed from the spool: read it before the spool is closed. */
+  reductions: AsyncIterable<Uint8Array>;
 }
 
-const metricFunctions: Record<string, (values: number[]) => number> = {
+/** Reductions text is handed on in pieces of about this many characters. */
+const reductionsChunk = 1024 * 1024;
+
+const metricFunctions: Record<string, (values: Float64Array) => number> = {
   accuracy: mean,
   mean,
   stderr: (values) => (values.length < 2 ? 0 : Math.sqrt(variance(values) / values.length)),
@@ -69,45 +73,61 @@ export function scoreValueToFloat(value: unknown): number {
 }
 
 /**
- * Results and reductions for the given samples, or undefined (with the reason) when the log's
- * scorers use a metric or reducer this tool does not compute.
+ * Results and reductions for the spooled scores, or the reason there are none: the log's scorers
+ * use a metric or reducer this tool does not compute.
  */
-export function recomputeResults(
+export async function recomputeResults(
   spec: EvalSpec,
-  samples: ScoredSample[],
+  spool: ScoreSpool,
   totals: { total: number; completed: number },
-): RecomputedResults | { unsupported: string } {
+): Promise<RecomputedResults | { unsupported: string }> {
   const reducers = spec.config.epochs_reducer?.length ? spec.config.epochs_reducer : [undefined];
   for (const reducer of reducers) if (reducer !== undefined && !reducerFunctions[reducer]) return { unsupported: `reducer '${reducer}'` };
 
-  const scoreNames = [...new Set(samples.flatMap((sample) => Object.keys(sample.scores)))];
-  const scores: Record<string, unknown>[] = [];
-  const reductions: EvalSampleReductions = [];
-  for (const name of scoreNames) {
+  const metricsByName: [string, string[]][] = [];
+  for (const name of spool.scoreNames) {
     const metrics = metricsFor(spec, name);
     if ('unsupported' in metrics) return metrics;
     // Inspect computes list and dict values per element or key; that is not done here.
-    const structured = samples.some((sample) => typeof sample.scores[name]?.value === 'object' && sample.scores[name]?.value !== null);
-    if (structured) return { unsupported: `list or dict values of score '${name}'` };
+    if (spool.hasListOrDictValue(name)) return { unsupported: `list or dict values of score '${name}'` };
+    metricsByName.push([name, metrics]);
+  }
+  const scores: Record<string, unknown>[] = [];
+  const reductions: Reduction[] = [];
+  // One reduced value per sample, reused for every score and reducer.
+  const values = new Float64Array(spool.size);
+  for (const [name, metrics] of metricsByName) {
     for (const reducer of reducers) {
-      const reduced = reduceBySample(samples, name, reducerFunctions[reducer ?? 'mean']!);
-      reductions.push({ scorer: name, ...(reducer ? { reducer } : {}), samples: reduced });
-      const values = reduced.map((score) => score.value).filter((value) => !Number.isNaN(value));
+      const reduction = { scorer: name, ...(reducer ? { reducer } : {}) };
+      reductions.push(reduction);
+      let reduced = 0;
+      let scored = 0;
+      for await (const sample of reducedSamples(spool, reduction)) {
+        reduced++;
+        if (!Number.isNaN(sample.value)) values[scored++] = sample.value;
+      }
+      const scoredValues = values.subarray(0, scored);
       scores.push({
         name,
         scorer: name,
         ...(reducer ? { reducer } : {}),
-        scored_samples: values.length,
-        unscored_samples: reduced.length - values.length,
+        scored_samples: scored,
+        unscored_samples: reduced - scored,
         params: {},
-        metrics: Object.fromEntries(metrics.map((metric) => [metric, { name: metric, value: metricFunctions[metric]!(values), params: {} }])),
+        metrics: Object.fromEntries(metrics.map((metric) => [metric, { name: metric, value: metricFunctions[metric]!(scoredValues), params: {} }])),
       });
     }
   }
   return {
     results: { total_samples: totals.total, completed_samples: totals.completed, scores },
-    reductions,
+    reductions: reductionsJson(spool, reductions),
   };
+}
+
+/** One `reductions.json` entry, but its samples. */
+interface Reduction {
+  scorer: string;
+  reducer?: string;
 }
 
 /** Unqualified metric names for a score: its scorer's metrics, else the task's. */
@@ -129,40 +149,59 @@ function metricsFor(spec: EvalSpec, scoreName: string): string[] | { unsupported
   return names;
 }
 
-function reduceBySample(samples: ScoredSample[], scoreName: string, reduce: (values: number[]) => number) {
-  const bySample = new Map<string, { id: ScoredSample['id']; scores: ScoredSample['scores'][string][] }>();
-  for (const sample of samples) {
-    const score = sample.scores[scoreName];
-    if (!score) continue;
-    const key = `${typeof sample.id === 'string' ? 's' : 'n'}:${String(sample.id)}`;
-    const entry = bySample.get(key) ?? { id: sample.id, scores: [] };
-    entry.scores.push(score);
-    bySample.set(key, entry);
+/** `reductions.json` as the JSON array `stringifyPythonJson` would write, a piece at a time. */
+async function* reductionsJson(spool: ScoreSpool, reductions: Reduction[]): AsyncGenerator<Uint8Array> {
+  let text = '[';
+  for (const [index, reduction] of reductions.entries()) {
+    text += `${index ? ',' : ''}${stringifyPythonJson(reduction).slice(0, -1)},"samples":[`;
+    let first = true;
+    for await (const sample of reducedSamples(spool, reduction)) {
+      text += `${first ? '' : ','}${stringifyPythonJson(sample)}`;
+      first = false;
+      if (text.length >= reductionsChunk) {
+        yield Buffer.from(text);
+        text = '';
+      }
+    }
+    text += ']}';
   }
-  return [...bySample.values()].map(({ id, scores }) => {
-    // Inspect's reducers skip unscored (NaN) epochs; a sample with none scored reduces to NaN.
-    const values = scores.map((score) => scoreValueToFloat(score.value)).filter((value) => !Number.isNaN(value));
-    const first = scores[0]!;
-    // Answer and explanation are kept only when every epoch agrees (Inspect's `_reduced_score`).
-    const shared = (field: 'answer' | 'explanation') => (scores.every((score) => score[field] === first[field]) ? first[field] : undefined);
-    const [answer, explanation] = [shared('answer'), shared('explanation')];
-    return {
-      value: values.length === 0 ? Number.NaN : reduce(values),
-      ...(answer != null ? { answer } : {}),
-      ...(explanation != null ? { explanation } : {}),
-      ...(first.metadata != null ? { metadata: first.metadata } : {}),
-      history: [],
-      sample_id: id,
-    };
-  });
+  yield Buffer.from(`${text}]`);
 }
 
-function mean(values: number[]): number {
-  return values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN;
+async function* reducedSamples(spool: ScoreSpool, { scorer, reducer }: Reduction) {
+  const reduce = reducerFunctions[reducer ?? 'mean']!;
+  for await (const sample of spool.bySample(scorer)) yield reducedSample(sample, reduce);
 }
 
-/** Sample variance (n - 1), as numpy's ddof=1 that Inspect's stderr and std use. */
-function variance(values: number[]): number {
+function reducedSample({ id, scores }: SampleScores, reduce: (values: number[]) => number) {
+  // Inspect's reducers skip unscored (NaN) epochs; a sample with none scored reduces to NaN.
+  const values = scores.map((score) => scoreValueToFloat(score.value)).filter((value) => !Number.isNaN(value));
+  const first = scores[0]!;
+  // Answer and explanation are kept only when every epoch agrees (Inspect's `_reduced_score`).
+  const shared = (field: 'answer' | 'explanation') => (scores.every((score) => score[field] === first[field]) ? first[field] : undefined);
+  const [answer, explanation] = [shared('answer'), shared('explanation')];
+  return {
+    value: values.length === 0 ? Number.NaN : reduce(values),
+    ...(answer != null ? { answer } : {}),
+    ...(explanation != null ? { explanation } : {}),
+    ...(first.metadata != null ? { metadata: first.metadata } : {}),
+    history: [],
+    sample_id: id,
+  };
+}
+
+/** Sums left to right from 0, then divides by n. */
+function mean(values: ArrayLike<number>): number {
+  if (values.length === 0) return Number.NaN;
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  return sum / values.length;
+}
+
+/** Sample variance (n - 1), as numpy's ddof=1 that Inspect's stderr and std use: two passes. */
+function variance(values: ArrayLike<number>): number {
   const average = mean(values);
-  return values.reduce((sum, value) => sum + (value - average) ** 2, 0) / (values.length - 1);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += (values[i]! - average) ** 2;
+  return sum / (values.length - 1);
 }

@@ -1,9 +1,9 @@
 /**
  * What the recovered header needs from the samples written (recovery.md §5–§6), gathered one
- * summary at a time so that nothing per sample is kept but its scores.
+ * summary at a time: counts and usage sums in memory, scores in a spool on disk.
  */
 import type { EvalSampleSummary, ModelUsage } from '../eval/schemas.js';
-import type { ScoredSample } from './results.js';
+import { ScoreSpool } from './score-spool.js';
 import { addUsageMap } from './usage.js';
 
 export class RunTotals {
@@ -12,12 +12,19 @@ export class RunTotals {
   errors = 0;
   readonly modelUsage: Record<string, ModelUsage> = {};
   readonly roleUsage: Record<string, ModelUsage> = {};
-  readonly scored: ScoredSample[] = [];
   /** The earliest of the run's creation and every sample's start (ISO strings compare as text). */
   startedAt: string;
 
-  constructor(created: string) {
+  private constructor(
+    created: string,
+    readonly scores: ScoreSpool,
+  ) {
     this.startedAt = created;
+  }
+
+  /** Totals for a run created at `created`; close them to remove their spool. */
+  static async create(created: string): Promise<RunTotals> {
+    return new RunTotals(created, await ScoreSpool.create());
   }
 
   add(summary: EvalSampleSummary): void {
@@ -26,6 +33,10 @@ export class RunTotals {
     addUsageMap(this.modelUsage, summary.model_usage);
     addUsageMap(this.roleUsage, summary.role_usage as Record<string, ModelUsage> | undefined);
     if (summary.started_at && summary.started_at < this.startedAt) this.startedAt = summary.started_at;
-    if (summary.scores) this.scored.push({ id: summary.id, scores: summary.scores });
+    if (summary.scores) this.scores.append(summary.id, summary.scores);
+  }
+
+  close(): Promise<void> {
+    return this.scores.close();
   }
 }

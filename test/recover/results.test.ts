@@ -1,10 +1,12 @@
 /** Results recomputation (recovery.md §6), ModelUsage sums and the recovered header (§5). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EvalSampleSummary, EvalSpec, LogStart } from '../../src/eval/schemas.js';
+import type { EvalSampleReductions, EvalSampleSummary, EvalSpec, LogStart } from '../../src/eval/schemas.js';
+import { parsePythonJson, stringifyPythonJson } from '../../src/json/python-json.js';
 import { recoveredError, recoveredHeader } from '../../src/recover/recovered-header.js';
 import { RunTotals } from '../../src/recover/run-totals.js';
-import { recomputeResults, scoreValueToFloat, type ScoredSample } from '../../src/recover/results.js';
+import { recomputeResults, scoreValueToFloat } from '../../src/recover/results.js';
+import { ScoreSpool, type SampleId, type SampleScore, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
 import { addModelUsage, addUsageMap } from '../../src/recover/usage.js';
 import { arithStart } from '../support/arith-log.js';
 
@@ -27,9 +29,39 @@ function spec(scorers: EvalSpec['scorers'], config: Partial<EvalSpec['config']> 
 
 const matchScorer = (metrics: unknown[] = [metric('inspect_ai/accuracy'), metric('inspect_ai/stderr')]) => [{ name: 'match', options: {}, metrics }];
 
+interface ScoredSample {
+  id: SampleId;
+  scores: Record<string, SampleScore>;
+}
+
 const scored = (id: string | number, value: unknown, name = 'match'): ScoredSample => ({ id, scores: { [name]: { value, answer: String(value) } } });
 
-function scoresOf(result: ReturnType<typeof recomputeResults>): Score[] {
+/**
+ * `recomputeResults` over a spool of these samples, with `reductions.json` read back; the
+ * streamed text must be exactly what `stringifyPythonJson` writes for the same array.
+ */
+async function recompute(spec: EvalSpec, samples: ScoredSample[], totals: { total: number; completed: number }, options?: ScoreSpoolOptions) {
+  const spool = await ScoreSpool.create(options);
+  try {
+    for (const sample of samples) spool.append(sample.id, sample.scores);
+    const result = await recomputeResults(spec, spool, totals);
+    if ('unsupported' in result) return result;
+    const json = await text(result.reductions);
+    const reductions = parsePythonJson(json) as EvalSampleReductions;
+    assert.equal(json, stringifyPythonJson(reductions));
+    return { results: result.results, reductions, json };
+  } finally {
+    await spool.close();
+  }
+}
+
+async function text(chunks: AsyncIterable<Uint8Array>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts).toString('utf8');
+}
+
+function scoresOf(result: Awaited<ReturnType<typeof recompute>>): Score[] {
   assert.ok(!('unsupported' in result), `unsupported: ${'unsupported' in result ? result.unsupported : ''}`);
   return result.results.scores as Score[];
 }
@@ -54,10 +86,10 @@ describe('scoreValueToFloat', () => {
   });
 });
 
-describe('recomputeResults', () => {
-  it('accuracy and stderr from letter grades (the fixture run: 5 of 6 correct → 0.8333, 0.1667)', () => {
+describe('recomputeResults', async () => {
+  it('accuracy and stderr from letter grades (the fixture run: 5 of 6 correct → 0.8333, 0.1667)', async () => {
     const samples = [scored(1, 'C'), scored('s-002', 'C'), scored(3, 'C'), scored('s-004', 'C'), scored(5, 'I'), scored('s-008', 'C')];
-    const result = recomputeResults(spec(matchScorer()), samples, { total: 10, completed: 6 });
+    const result = await recompute(spec(matchScorer()), samples, { total: 10, completed: 6 });
     assert.ok(!('unsupported' in result));
     assert.equal(result.results.total_samples, 10);
     assert.equal(result.results.completed_samples, 6);
@@ -75,20 +107,20 @@ describe('recomputeResults', () => {
     assert.deepEqual(result.reductions[0]!.samples[0], { value: 1, answer: 'C', history: [], sample_id: 1 });
   });
 
-  it('mean and std (sample standard deviation) from numbers; one sample → stderr/std 0', () => {
+  it('mean and std (sample standard deviation) from numbers; one sample → stderr/std 0', async () => {
     const scorers = matchScorer([metric('inspect_ai/mean'), metric('inspect_ai/std'), metric('inspect_ai/stderr')]);
-    const [score] = scoresOf(recomputeResults(spec(scorers), [1, 2, 3, 4].map((value, i) => scored(i, value)), { total: 4, completed: 4 }));
+    const [score] = scoresOf(await recompute(spec(scorers), [1, 2, 3, 4].map((value, i) => scored(i, value)), { total: 4, completed: 4 }));
     close(score!.metrics.mean!.value, 2.5);
     close(score!.metrics.std!.value, Math.sqrt(5 / 3));
     close(score!.metrics.stderr!.value, Math.sqrt(5 / 3) / 2);
-    const [single] = scoresOf(recomputeResults(spec(scorers), [scored(1, 0.5)], { total: 1, completed: 1 }));
+    const [single] = scoresOf(await recompute(spec(scorers), [scored(1, 0.5)], { total: 1, completed: 1 }));
     assert.equal(single!.metrics.std!.value, 0);
     assert.equal(single!.metrics.stderr!.value, 0);
   });
 
-  it('NaN values are excluded from the metrics and counted as unscored; an unreadable string counts as 0', () => {
+  it('NaN values are excluded from the metrics and counted as unscored; an unreadable string counts as 0', async () => {
     const samples = [scored(1, 'C'), scored(2, 'I'), scored(3, Number.NaN), scored(4, 'unconvertible'), scored(5, Number.NaN)];
-    const result = recomputeResults(spec(matchScorer()), samples, { total: 5, completed: 5 });
+    const result = await recompute(spec(matchScorer()), samples, { total: 5, completed: 5 });
     const [score] = scoresOf(result);
     assert.equal(score!.scored_samples, 3);
     assert.equal(score!.unscored_samples, 2);
@@ -97,9 +129,9 @@ describe('recomputeResults', () => {
     assert.ok(Number.isNaN(result.reductions[0]!.samples[2]!.value as number));
   });
 
-  it('epochs: an unscored (NaN) epoch is skipped by the reducer; a sample with no scored epoch is unscored', () => {
+  it('epochs: an unscored (NaN) epoch is skipped by the reducer; a sample with no scored epoch is unscored', async () => {
     const samples = [scored(1, 'C'), scored(1, Number.NaN), scored(2, 'I'), scored(2, 'C'), scored(3, Number.NaN), scored(3, Number.NaN)];
-    const result = recomputeResults(spec(matchScorer(), { epochs: 2 }), samples, { total: 6, completed: 6 });
+    const result = await recompute(spec(matchScorer(), { epochs: 2 }), samples, { total: 6, completed: 6 });
     const [score] = scoresOf(result);
     assert.ok(!('unsupported' in result));
     assert.deepEqual(result.reductions[0]!.samples.map((sample) => sample.value), [1, 0.5, Number.NaN]);
@@ -108,7 +140,7 @@ describe('recomputeResults', () => {
     close(score!.metrics.accuracy!.value, 0.75);
   });
 
-  it('reduced answer and explanation are kept only when every epoch agrees', () => {
+  it('reduced answer and explanation are kept only when every epoch agrees', async () => {
     const score = (value: string, answer: string) => ({ value, answer, explanation: 'same' });
     const samples: ScoredSample[] = [
       { id: 1, scores: { match: score('C', '11') } },
@@ -116,22 +148,22 @@ describe('recomputeResults', () => {
       { id: 2, scores: { match: score('C', '7') } },
       { id: 2, scores: { match: score('C', '7') } },
     ];
-    const result = recomputeResults(spec(matchScorer()), samples, { total: 4, completed: 4 });
+    const result = await recompute(spec(matchScorer()), samples, { total: 4, completed: 4 });
     assert.ok(!('unsupported' in result));
     const [one, two] = result.reductions[0]!.samples;
     assert.deepEqual([one!.answer, one!.explanation], [undefined, 'same']);
     assert.deepEqual([two!.answer, two!.explanation], ['7', 'same']);
   });
 
-  it('list or dict score values: unsupported (Inspect computes those per element or key)', () => {
-    const result = recomputeResults(spec(matchScorer()), [scored(1, { correctness: 1, style: 0.5 })], { total: 1, completed: 1 });
+  it('list or dict score values: unsupported (Inspect computes those per element or key)', async () => {
+    const result = await recompute(spec(matchScorer()), [scored(1, { correctness: 1, style: 0.5 })], { total: 1, completed: 1 });
     assert.deepEqual(result, { unsupported: "list or dict values of score 'match'" });
-    assert.ok('unsupported' in recomputeResults(spec(matchScorer()), [scored(1, [1, 0])], { total: 1, completed: 1 }));
+    assert.ok('unsupported' in await recompute(spec(matchScorer()), [scored(1, [1, 0])], { total: 1, completed: 1 }));
   });
 
-  it('epochs are reduced per sample id with the mean by default (int 1 and string "1" stay apart)', () => {
+  it('epochs are reduced per sample id with the mean by default (int 1 and string "1" stay apart)', async () => {
     const samples = [scored(1, 'C'), scored(1, 'I'), scored('s-2', 'C'), scored('s-2', 'C'), scored('1', 'I'), scored('1', 'I')];
-    const result = recomputeResults(spec(matchScorer(), { epochs: 2 }), samples, { total: 6, completed: 6 });
+    const result = await recompute(spec(matchScorer(), { epochs: 2 }), samples, { total: 6, completed: 6 });
     const [score] = scoresOf(result);
     assert.equal(score!.scored_samples, 3);
     close(score!.metrics.accuracy!.value, (0.5 + 1 + 0) / 3);
@@ -139,42 +171,144 @@ describe('recomputeResults', () => {
     assert.deepEqual(result.reductions[0]!.samples.map((sample) => [sample.sample_id, sample.value]), [[1, 0.5], ['s-2', 1], ['1', 0]]);
   });
 
-  it('epochs_reducer median and max: one score (and one reductions entry) per reducer, named', () => {
+  it('epochs_reducer median and max: one score (and one reductions entry) per reducer, named', async () => {
     const samples = [scored(1, 0), scored(1, 1), scored(1, 5), scored(2, 2), scored(2, 4), scored(2, 9)];
     const scorers = matchScorer([metric('inspect_ai/mean')]);
-    const result = recomputeResults(spec(scorers, { epochs: 3, epochs_reducer: ['median', 'max'] }), samples, { total: 6, completed: 6 });
+    const result = await recompute(spec(scorers, { epochs: 3, epochs_reducer: ['median', 'max'] }), samples, { total: 6, completed: 6 });
     const scores = scoresOf(result);
     assert.deepEqual(scores.map((score) => [score.reducer, score.metrics.mean!.value]), [['median', (1 + 4) / 2], ['max', (5 + 9) / 2]]);
     assert.ok(!('unsupported' in result));
     assert.deepEqual(result.reductions.map((reduction) => reduction.reducer), ['median', 'max']);
     // median of an even count, min and mode
-    const even = recomputeResults(spec(scorers, { epochs_reducer: ['median', 'min', 'mode'] }), [scored(1, 1), scored(1, 2), scored(1, 2), scored(1, 10)], { total: 4, completed: 4 });
+    const even = await recompute(spec(scorers, { epochs_reducer: ['median', 'min', 'mode'] }), [scored(1, 1), scored(1, 2), scored(1, 2), scored(1, 10)], { total: 4, completed: 4 });
     assert.deepEqual(scoresOf(even).map((score) => score.metrics.mean!.value), [2, 1, 2]);
   });
 
-  it('task-level metrics apply to scores whose name matches no scorer', () => {
+  it('task-level metrics apply to scores whose name matches no scorer', async () => {
     const withTaskMetrics = spec([], {}, { metrics: [metric('inspect_ai/mean')] } as Partial<EvalSpec>);
-    const [score] = scoresOf(recomputeResults(withTaskMetrics, [scored(1, 0.5, 'judge'), scored(2, 1, 'judge')], { total: 2, completed: 2 }));
+    const [score] = scoresOf(await recompute(withTaskMetrics, [scored(1, 0.5, 'judge'), scored(2, 1, 'judge')], { total: 2, completed: 2 }));
     assert.equal(score!.name, 'judge');
     close(score!.metrics.mean!.value, 0.75);
   });
 
-  it('a metric or reducer it does not compute: unsupported, named', () => {
-    const custom = recomputeResults(spec(matchScorer([metric('inspect_ai/accuracy'), metric('tasks/my_metric')])), [scored(1, 'C')], { total: 1, completed: 1 });
+  it('a metric or reducer it does not compute: unsupported, named', async () => {
+    const custom = await recompute(spec(matchScorer([metric('inspect_ai/accuracy'), metric('tasks/my_metric')])), [scored(1, 'C')], { total: 1, completed: 1 });
     assert.deepEqual(custom, { unsupported: "metric 'tasks/my_metric'" });
-    const withOptions = recomputeResults(spec(matchScorer([metric('inspect_ai/stderr', { cluster: 'group' })])), [scored(1, 'C')], { total: 1, completed: 1 });
+    const withOptions = await recompute(spec(matchScorer([metric('inspect_ai/stderr', { cluster: 'group' })])), [scored(1, 'C')], { total: 1, completed: 1 });
     assert.ok('unsupported' in withOptions);
-    const reducer = recomputeResults(spec(matchScorer(), { epochs_reducer: ['pass_at_2'] }), [scored(1, 'C')], { total: 1, completed: 1 });
+    const reducer = await recompute(spec(matchScorer(), { epochs_reducer: ['pass_at_2'] }), [scored(1, 'C')], { total: 1, completed: 1 });
     assert.deepEqual(reducer, { unsupported: "reducer 'pass_at_2'" });
-    const perKey = recomputeResults(spec([{ name: 'match', options: {}, metrics: { '*': [metric('inspect_ai/mean')] } }]), [scored(1, 1)], { total: 1, completed: 1 });
+    const perKey = await recompute(spec([{ name: 'match', options: {}, metrics: { '*': [metric('inspect_ai/mean')] } }]), [scored(1, 1)], { total: 1, completed: 1 });
     assert.ok('unsupported' in perKey);
   });
 
-  it('no scores at all: results with totals and no scores', () => {
-    const result = recomputeResults(spec(matchScorer()), [], { total: 3, completed: 0 });
-    assert.deepEqual(result, { results: { total_samples: 3, completed_samples: 0, scores: [] }, reductions: [] });
+  it('gives, bit for bit, what the in-memory computation gave (random runs, colliding hashes too)', async () => {
+    const metrics = ['accuracy', 'mean', 'stderr', 'std', 'var'];
+    const scorers = ['match', 'judge'].map((name) => ({ name, options: {}, metrics: metrics.map((name) => metric(`inspect_ai/${name}`)) }));
+    for (const [seed, reducers] of [[1, [undefined]], [2, ['mean', 'max']], [3, [undefined]]] as const) {
+      const samples = randomSamples(seed, 300);
+      const expected = inMemoryResults(samples, metrics, [...reducers]);
+      for (const hash of [undefined, () => 42, (key: string) => key.length % 3]) {
+        const result = await recompute(spec(scorers, { epochs_reducer: reducers[0] ? [...reducers] : null }), samples, { total: 300, completed: 300 }, { hash });
+        assert.ok(!('unsupported' in result));
+        assert.equal(stringifyPythonJson(result.results.scores), stringifyPythonJson(expected.scores));
+        assert.equal(result.json, stringifyPythonJson(expected.reductions));
+      }
+    }
+  });
+
+  it('no scores at all: results with totals and no scores', async () => {
+    const result = await recompute(spec(matchScorer()), [], { total: 3, completed: 0 });
+    assert.deepEqual(result, { results: { total_samples: 3, completed_samples: 0, scores: [] }, reductions: [], json: '[]' });
   });
 });
+
+/**
+ * The in-memory computation the spool replaced (every score held in arrays), kept as the
+ * reference: the spooled results and reductions must be the same text, bit for bit.
+ */
+function inMemoryResults(samples: ScoredSample[], metrics: string[], reducers: (string | undefined)[]) {
+  const mean = (values: number[]) => (values.length ? values.reduce((sum, value) => sum + value, 0) / values.length : Number.NaN);
+  const variance = (values: number[]) => {
+    const average = mean(values);
+    return values.reduce((sum, value) => sum + (value - average) ** 2, 0) / (values.length - 1);
+  };
+  const metricFunctions: Record<string, (values: number[]) => number> = {
+    accuracy: mean,
+    mean,
+    stderr: (values) => (values.length < 2 ? 0 : Math.sqrt(variance(values) / values.length)),
+    std: (values) => (values.length < 2 ? 0 : Math.sqrt(variance(values))),
+    var: (values) => (values.length < 2 ? 0 : variance(values)),
+  };
+  const reducerFunctions: Record<string, (values: number[]) => number> = { mean, max: (values) => Math.max(...values) };
+  const scores: unknown[] = [];
+  const reductions: unknown[] = [];
+  for (const name of new Set(samples.flatMap((sample) => Object.keys(sample.scores)))) {
+    for (const reducer of reducers) {
+      const bySample = new Map<string, { id: SampleId; scores: SampleScore[] }>();
+      for (const sample of samples) {
+        const score = sample.scores[name];
+        if (!score) continue;
+        const key = `${typeof sample.id === 'string' ? 's' : 'n'}:${String(sample.id)}`;
+        const entry = bySample.get(key) ?? { id: sample.id, scores: [] };
+        entry.scores.push(score);
+        bySample.set(key, entry);
+      }
+      const reduced = [...bySample.values()].map(({ id, scores: epochs }) => {
+        const values = epochs.map((score) => scoreValueToFloat(score.value)).filter((value) => !Number.isNaN(value));
+        const first = epochs[0]!;
+        const shared = (field: 'answer' | 'explanation') => (epochs.every((score) => score[field] === first[field]) ? first[field] : undefined);
+        const [answer, explanation] = [shared('answer'), shared('explanation')];
+        return {
+          value: values.length === 0 ? Number.NaN : reducerFunctions[reducer ?? 'mean']!(values),
+          ...(answer != null ? { answer } : {}),
+          ...(explanation != null ? { explanation } : {}),
+          ...(first.metadata != null ? { metadata: first.metadata } : {}),
+          history: [],
+          sample_id: id,
+        };
+      });
+      reductions.push({ scorer: name, ...(reducer ? { reducer } : {}), samples: reduced });
+      const values = reduced.map((score) => score.value).filter((value) => !Number.isNaN(value));
+      scores.push({
+        name,
+        scorer: name,
+        ...(reducer ? { reducer } : {}),
+        scored_samples: values.length,
+        unscored_samples: reduced.length - values.length,
+        params: {},
+        metrics: Object.fromEntries(metrics.map((metric) => [metric, { name: metric, value: metricFunctions[metric]!(values), params: {} }])),
+      });
+    }
+  }
+  return { scores, reductions };
+}
+
+/** Random samples: mixed id types ("1" beside 1), repeats, NaN and ±Infinity, agreeing and differing text. */
+function randomSamples(seed: number, count: number): ScoredSample[] {
+  let state = seed;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(choices: T[]): T => choices[Math.floor(random() * choices.length)]!;
+  const values = ['C', 'I', 'P', 'yes', '0.25', 'junk', 0.1, 0.7, 1e-17, 3, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, true];
+  const score = (): SampleScore => ({
+    value: pick(values),
+    ...(random() < 0.8 ? { answer: pick(['a', 'b', '']) } : {}),
+    ...(random() < 0.5 ? { explanation: pick(['same', 'other']) } : {}),
+    ...(random() < 0.3 ? { metadata: { n: Math.floor(random() * 3) } } : {}),
+  });
+  return Array.from({ length: count }, () => {
+    const n = Math.floor(random() * count * 0.6);
+    const scores: Record<string, SampleScore> = {};
+    if (random() < 0.9) scores.match = score();
+    if (random() < 0.5) scores.judge = score();
+    return { id: pick([n, String(n), `s-${n}`]), scores };
+  });
+}
 
 describe('ModelUsage sums', () => {
   const full = {
@@ -231,15 +365,16 @@ describe('recoveredHeader', () => {
     ...(startedAt ? { started_at: startedAt } : {}),
   });
 
-  const totalsOf = (summaries: EvalSampleSummary[]) => {
-    const totals = new RunTotals(start.eval.created);
+  const totalsOf = async (summaries: EvalSampleSummary[]) => {
+    const totals = await RunTotals.create(start.eval.created);
     for (const row of summaries) totals.add(row);
+    await totals.close();
     return totals;
   };
 
-  it('status error with the recovery error, stats from the samples, eval and plan unchanged', () => {
+  it('status error with the recovery error, stats from the samples, eval and plan unchanged', async () => {
     const results = { total_samples: 2, completed_samples: 2, scores: [] };
-    const header = recoveredHeader(start, totalsOf([summary(1, '2026-11-22T12:00:01+00:00'), summary(2, undefined)]), results, [{ model_config: {} }]);
+    const header = recoveredHeader(start, await totalsOf([summary(1, '2026-11-22T12:00:01+00:00'), summary(2, undefined)]), results, [{ model_config: {} }]);
     assert.equal(header.version, 2);
     assert.equal(header.status, 'error');
     assert.deepEqual(header.error, recoveredError);
@@ -260,8 +395,8 @@ describe('recoveredHeader', () => {
     assert.deepEqual((header as Record<string, unknown>).config_updates, [{ model_config: {} }]);
   });
 
-  it('no samples and no results: started_at is eval.created; no results and no config_updates keys', () => {
-    const header = recoveredHeader(start, totalsOf([]), undefined, []);
+  it('no samples and no results: started_at is eval.created; no results and no config_updates keys', async () => {
+    const header = recoveredHeader(start, await totalsOf([]), undefined, []);
     assert.equal(header.stats!.started_at, '2026-11-22T12:00:05+00:00');
     assert.equal('results' in header, false);
     assert.equal('config_updates' in header, false);
