@@ -107,6 +107,9 @@ function openCopy(copyPath: string, sourcePath: string): Database.Database {
     const database = new Database(copyPath, { fileMustExist: true });
     // Guards against writing by mistake; WAL recovery on first read is still allowed.
     database.pragma('query_only = ON');
+    // Recovery reads each page about once: better-sqlite3's 16 MB page cache would only make
+    // memory grow with the buffer; SQLite's own default (2 MB) keeps it flat.
+    database.pragma('cache_size = -2000');
     return database;
   } catch (error) {
     throw fromSqliteError(error, sourcePath, 'open the SQLite database');

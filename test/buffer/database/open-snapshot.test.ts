@@ -54,13 +54,14 @@ describe('openBufferDatabaseSnapshot', () => {
     assert.deepEqual(await fingerprint(files), before);
   });
 
-  it('opens the copy query-only and deletes it on close (twice is fine)', async () => {
+  it('opens the copy query-only with a small page cache, and deletes it on close (twice is fine)', async () => {
     const path = join(root, 'plain.db');
     buildDatabase(path, currentSchemaSql, () => {});
     const snapshot = await openBufferDatabaseSnapshot(path);
     const copyDir = dirname(snapshot.database.name);
     assert.ok(existsSync(copyDir));
     assert.throws(() => snapshot.database.exec('DELETE FROM samples'), /readonly|query_only|attempt to write/i);
+    assert.equal(snapshot.database.pragma('cache_size', { simple: true }), -2000, "a 2 MB page cache, not better-sqlite3's 16 MB");
     snapshot.close();
     snapshot.close();
     assert.equal(existsSync(copyDir), false);
