@@ -6,9 +6,9 @@ import { fileSystemError } from '../errors.js';
 
 /** Appends are written once this much text waits. */
 const flushAt = 1024 * 1024;
-const readChunk = 1024 * 1024;
+const readChunk = 256 * 1024;
 
-/** One line as read back: its bytes (valid only until the next line is read) and where they lie. */
+/** One line as read back: its bytes (valid only until the next batch is read) and where they lie. */
 export interface SpooledLine {
   offset: number;
   bytes: Buffer;
@@ -50,8 +50,11 @@ export class LineSpool {
     if (this.pendingLength >= flushAt) this.flush();
   }
 
-  /** Every line in order, read a chunk at a time. */
-  async *lines(): AsyncGenerator<SpooledLine> {
+  /**
+   * Every line in order, a chunk's worth at a time (one await per chunk, not per line; the
+   * lines' bytes are valid until the next batch is read).
+   */
+  async *lineBatches(): AsyncGenerator<SpooledLine[]> {
     this.flush();
     const chunk = Buffer.allocUnsafe(readChunk);
     let carried = Buffer.alloc(0);
@@ -60,11 +63,13 @@ export class LineSpool {
       const read = await this.readInto(chunk, readChunk, position);
       position += read;
       const data = carried.length ? Buffer.concat([carried, chunk.subarray(0, read)]) : chunk.subarray(0, read);
+      const batch: SpooledLine[] = [];
       let start = 0;
       for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, start)) {
-        yield { offset: carriedOffset + start, bytes: data.subarray(start, end) };
+        batch.push({ offset: carriedOffset + start, bytes: data.subarray(start, end) });
         start = end + 1;
       }
+      if (batch.length) yield batch;
       // A line cut by the chunk's end waits for the next chunk (copied: the chunk is reused).
       carried = Buffer.from(data.subarray(start));
       carriedOffset += start;
@@ -72,7 +77,7 @@ export class LineSpool {
   }
 
   /**
-   * The line of `length` bytes at `offset` (as given by `lines()`), as text. Read synchronously:
+   * The line of `length` bytes at `offset` (as given by `lineBatches()`), as text. Read synchronously:
    * these are many small reads, and a thread-pool round trip each would cost far more.
    */
   line(offset: number, length: number): string {

@@ -10,7 +10,7 @@ import {
   EvalLogHeaderSchema,
   EvalSampleReductionsSchema,
   EvalSampleSchema,
-  EvalSampleSummarySchema,
+  EvalSampleSummariesSchema,
   LogStartSchema,
   validate,
   type EvalLogHeader,
@@ -19,6 +19,8 @@ import {
   type EvalSampleSummary,
   type LogStart,
 } from './schemas.js';
+
+const batchCharacters = 256 * 1024;
 
 /**
  * Reads an Inspect `.eval` log, finished or crashed, as Inspect's own reader does
@@ -104,9 +106,23 @@ export class EvalLogReader {
     const final = this.zip.entry(EntryName.summaries);
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
       const what = `${this.name}: ${entry.name}`;
-      for await (const text of jsonArrayElements(this.zip.chunks(entry), what)) {
-        yield validate(EvalSampleSummarySchema, parsePythonJson(text, what), what);
+      // Rows are parsed and validated a batch at a time: one call per row would cost more than
+      // the parsing itself, and a batch bounds what is held as objects.
+      let batch: string[] = [];
+      let batchLength = 0;
+      const parsed = () => validate(EvalSampleSummariesSchema, parsePythonJson(`[${batch.join(',')}]`, what), what);
+      for await (const texts of jsonArrayElements(this.zip.chunks(entry), what)) {
+        for (const text of texts) {
+          batch.push(text);
+          batchLength += text.length;
+          if (batchLength >= batchCharacters) {
+            yield* parsed();
+            batch = [];
+            batchLength = 0;
+          }
+        }
       }
+      if (batch.length) yield* parsed();
     }
   }
 

@@ -40,7 +40,8 @@ export interface FinishOptions {
  * whole, readable archive, and a crash loses only what was added since the last flush.
  */
 export class EvalLogWriter {
-  private pending: EvalSampleSummary[] = [];
+  /** Summaries (as JSON text) waiting for the next journal entry. */
+  private pending: string[] = [];
   private journalIndex = 0;
   private closed = false;
 
@@ -84,8 +85,7 @@ export class EvalLogWriter {
   /** Records a sample's summary; it joins the next flush's journal entry and `summaries.json`. */
   async addSummary(summary: EvalSampleSummary): Promise<void> {
     this.assertOpen();
-    this.summaries.append(summary);
-    this.pending.push(summary);
+    this.pending.push(this.summaries.append(summary));
   }
 
   /** Makes everything added so far durable in the log: the samples plus one journal summaries entry. */
@@ -116,8 +116,9 @@ export class EvalLogWriter {
 
   private async journalPendingSummaries(): Promise<void> {
     if (this.pending.length === 0) return;
-    await this.addJson(journalSummaryName(++this.journalIndex), this.pending);
+    const entry = `[${this.pending.join(',')}]`;
     this.pending = [];
+    await this.zip.add(journalSummaryName(++this.journalIndex), entry, this.entryOptions());
   }
 
   private async addJson(name: string, value: unknown): Promise<void> {

@@ -124,6 +124,7 @@ export const EvalSampleSummarySchema = z.looseObject({
   message_count: z.number().int().nullish(),
 });
 
+export const EvalSampleSummariesSchema = z.array(EvalSampleSummarySchema);
 
 /**
  * `samples/<id>_epoch_<n>.json`: the envelope only. Events, messages and the rest stay

@@ -4,9 +4,6 @@ import { sampleKey } from './entry-names.js';
 import { LastOccurrence } from './last-occurrence.js';
 import type { EvalSampleSummary } from './schemas.js';
 
-/** Output is handed on in pieces of about this many bytes. */
-const chunkSize = 1024 * 1024;
-
 /**
  * Every sample summary of a log, one JSON line each in a temporary file, so that memory does not
  * grow with the number of samples; `summaries.json` is streamed from it. A sample summarized
@@ -23,9 +20,12 @@ export class SummarySpool {
     return new SummarySpool(await LineSpool.create('summaries.jsonl'));
   }
 
-  append(summary: EvalSampleSummary): void {
+  /** Adds a summary; returns the JSON text it was written as. */
+  append(summary: EvalSampleSummary): string {
+    const text = stringifyPythonJson(summary);
     this.keys.add(keyOf(summary));
-    this.file.append(stringifyPythonJson(summary));
+    this.file.append(text);
+    return text;
   }
 
   /** The JSON array of the latest summary of each sample, in chunks. */
@@ -33,29 +33,29 @@ export class SummarySpool {
     const unsettled = this.keys.unsettled();
     if (unsettled.size) {
       let line = 0;
-      for await (const { bytes } of this.file.lines()) {
-        if (unsettled.has(line)) this.keys.settle(line, keyOfLine(bytes, this.file.path));
-        line++;
+      for await (const batch of this.file.lineBatches()) {
+        for (const { bytes } of batch) {
+          if (unsettled.has(line)) this.keys.settle(line, keyOfLine(bytes, this.file.path));
+          line++;
+        }
       }
     }
-    let pieces: Uint8Array[] = [Buffer.from('[')];
-    let size = 1;
+    const comma = Buffer.from(',');
+    yield Buffer.from('[');
     let line = 0;
     let first = true;
-    for await (const { bytes } of this.file.lines()) {
-      if (!this.keys.isLast(line++, () => keyOfLine(bytes, this.file.path))) continue;
-      // Copied: the line's bytes are only valid until the next line is read.
-      pieces.push(Buffer.from(first ? '' : ','), Buffer.from(bytes));
-      size += bytes.length + 1;
-      first = false;
-      if (size >= chunkSize) {
-        yield Buffer.concat(pieces);
-        pieces = [];
-        size = 0;
+    for await (const batch of this.file.lineBatches()) {
+      const kept: Uint8Array[] = [];
+      for (const { bytes } of batch) {
+        if (!this.keys.isLast(line++, () => keyOfLine(bytes, this.file.path))) continue;
+        if (!first) kept.push(comma);
+        kept.push(bytes);
+        first = false;
       }
+      // Concatenated (so copied) now: the lines' bytes are only valid until the next batch.
+      if (kept.length) yield Buffer.concat(kept);
     }
-    pieces.push(Buffer.from(']'));
-    yield Buffer.concat(pieces);
+    yield Buffer.from(']');
   }
 
   /** Removes the file. */

@@ -1,18 +1,18 @@
 import { JsonFormatError } from '../errors.js';
 
-const [quote, backslash, comma] = [0x22, 0x5c, 0x2c];
-const opening = new Set([0x5b, 0x7b]); // [ {
-const closing = new Set([0x5d, 0x7d]); // ] }
-const whitespace = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const [quote, backslash, comma, openBracket, closeBracket, openBrace, closeBrace] = [0x22, 0x5c, 0x2c, 0x5b, 0x5d, 0x7b, 0x7d];
+/** Elements are handed on in batches of about this many characters. */
+const batchCharacters = 256 * 1024;
+const isWhitespace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 /**
- * The elements of a top-level JSON array, read from chunks of UTF-8, as the text of one element
- * at a time: a journal entry of thousands of sample summaries is then never parsed, or held as
- * objects, whole. Only the structure is scanned here (strings and their escapes, nesting, the
- * commas between elements); the caller parses each element, which also catches what the scan
- * lets through.
+ * The elements of a top-level JSON array, read from chunks of UTF-8, as their texts, a batch
+ * at a time: a journal entry of thousands of sample summaries is
+ * then never parsed, or held as objects, whole. Only the structure is scanned here (strings and
+ * their escapes, nesting, the commas between elements); the caller parses the elements, which
+ * also catches what the scan lets through.
  */
-export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<string> {
+export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<string[]> {
   const invalid = (reason: string) => new JsonFormatError(`${what} is not a valid JSON array: ${reason}`);
   let depth = 0;
   let inString = false;
@@ -22,6 +22,8 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what
   /** The current element's bytes from earlier chunks. */
   let carried: Uint8Array[] = [];
   for await (const chunk of chunks) {
+    let completed: string[] = [];
+    let completedLength = 0;
     let elementStart = 0;
     for (let at = 0; at < chunk.length; at++) {
       const byte = chunk[at]!;
@@ -29,42 +31,58 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what
         if (escaped) escaped = false;
         else if (byte === backslash) escaped = true;
         else if (byte === quote) inString = false;
+        // Most of an element is string content: jump to the next quote or backslash.
+        else at = nextQuoteOrBackslash(chunk, at) - 1;
         continue;
       }
       if (closed) {
-        if (!whitespace.has(byte)) throw invalid('text after the closing bracket');
+        if (!isWhitespace(byte)) throw invalid('text after the closing bracket');
       } else if (depth === 0) {
-        if (byte === 0x5b) {
+        if (byte === openBracket) {
           depth = 1;
           elementStart = at + 1;
-        } else if (!whitespace.has(byte)) {
+        } else if (!isWhitespace(byte)) {
           throw invalid('it does not start with [');
         }
       } else if (byte === quote) {
         inString = true;
-      } else if (opening.has(byte)) {
+      } else if (byte === openBracket || byte === openBrace) {
         depth++;
-      } else if (depth === 1 && (byte === comma || byte === 0x5d)) {
+      } else if (depth === 1 && (byte === comma || byte === closeBracket)) {
         carried.push(chunk.subarray(elementStart, at));
         const text = Buffer.concat(carried).toString('utf8').trim();
         carried = [];
         elementStart = at + 1;
-        if (byte === 0x5d) {
+        if (byte === closeBracket) {
           depth = 0;
           closed = true;
-          if (text) yield text;
+          if (text) completed.push(text);
           else if (elements > 0) throw invalid('a comma before the closing bracket');
         } else {
           if (!text) throw invalid(`element ${elements + 1} is empty`);
           elements++;
-          yield text;
+          completed.push(text);
+          completedLength += text.length;
+          if (completedLength >= batchCharacters) {
+            yield completed;
+            completed = [];
+            completedLength = 0;
+          }
         }
-      } else if (closing.has(byte)) {
+      } else if (byte === closeBracket || byte === closeBrace) {
         if (--depth < 1) throw invalid('its brackets do not balance');
       }
     }
+    if (completed.length) yield completed;
     // Copied: the chunk may be a buffer its producer reuses.
     if (depth > 0 && elementStart < chunk.length) carried.push(Buffer.from(chunk.subarray(elementStart)));
   }
   if (!closed) throw invalid(depth === 0 && !inString ? 'no array' : 'it ends before its closing bracket');
+}
+
+function nextQuoteOrBackslash(chunk: Uint8Array, from: number): number {
+  const quoteAt = chunk.indexOf(quote, from);
+  const limit = quoteAt === -1 ? chunk.length : quoteAt;
+  for (let at = from; at < limit; at++) if (chunk[at] === backslash) return at;
+  return limit;
 }

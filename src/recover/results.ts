@@ -102,9 +102,11 @@ export async function recomputeResults(
       reductions.push(reduction);
       let reduced = 0;
       let scored = 0;
-      for await (const sample of reducedSamples(spool, reduction)) {
-        reduced++;
-        if (!Number.isNaN(sample.value)) values[scored++] = sample.value;
+      for await (const batch of reducedSamples(spool, reduction)) {
+        for (const sample of batch) {
+          reduced++;
+          if (!Number.isNaN(sample.value)) values[scored++] = sample.value;
+        }
       }
       const scoredValues = values.subarray(0, scored);
       scores.push({
@@ -155,8 +157,9 @@ async function* reductionsJson(spool: ScoreSpool, reductions: Reduction[]): Asyn
   for (const [index, reduction] of reductions.entries()) {
     text += `${index ? ',' : ''}${stringifyPythonJson(reduction).slice(0, -1)},"samples":[`;
     let first = true;
-    for await (const sample of reducedSamples(spool, reduction)) {
-      text += `${first ? '' : ','}${stringifyPythonJson(sample)}`;
+    for await (const batch of reducedSamples(spool, reduction)) {
+      // One stringify per batch, its brackets dropped: the samples join the open array.
+      text += `${first ? '' : ','}${stringifyPythonJson(batch).slice(1, -1)}`;
       first = false;
       if (text.length >= reductionsChunk) {
         yield Buffer.from(text);
@@ -168,9 +171,10 @@ async function* reductionsJson(spool: ScoreSpool, reductions: Reduction[]): Asyn
   yield Buffer.from(`${text}]`);
 }
 
+/** Reduced samples, a batch at a time (never empty). */
 async function* reducedSamples(spool: ScoreSpool, { scorer, reducer }: Reduction) {
   const reduce = reducerFunctions[reducer ?? 'mean']!;
-  for await (const sample of spool.bySample(scorer)) yield reducedSample(sample, reduce);
+  for await (const batch of spool.bySample(scorer)) yield batch.map((sample) => reducedSample(sample, reduce));
 }
 
 function reducedSample({ id, scores }: SampleScores, reduce: (values: number[]) => number) {

@@ -3,6 +3,7 @@ import { RecordSize, Signature, Zip64Sentinel, findZip64Extra, readU64, view } f
 import type { ZipEntry } from './zip-entry.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+const [fnvOffset, fnvPrime] = [0x811c9dc5, 0x01000193];
 
 /**
  * An archive's central directory, kept as its own bytes with a small index instead of an
@@ -47,7 +48,7 @@ export class CentralDirectory {
       const next = at + RecordSize.centralHeader + data.getUint16(at + 28, true) + data.getUint16(at + 30, true) + data.getUint16(at + 32, true);
       if (next > bytes.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
       offsets.push(at);
-      decodeEntry(bytes, at, archiveName);
+      decodeEntry(data, bytes, at, archiveName);
       at = next;
     }
     return new CentralDirectory(bytes, Uint32Array.from(offsets), archiveName);
@@ -59,13 +60,40 @@ export class CentralDirectory {
   }
 
   entryAt(position: number): ZipEntry {
-    return decodeEntry(this.bytes, this.recordOffsets[position]!, this.archiveName);
+    return decodeEntry(this.data, this.bytes, this.recordOffsets[position]!, this.archiveName);
   }
 
   nameAt(position: number): string {
+    return utf8.decode(this.nameBytes(position));
+  }
+
+  private nameBytes(position: number): Uint8Array {
     const at = this.recordOffsets[position]!;
     const start = at + RecordSize.centralHeader;
-    return utf8.decode(this.bytes.subarray(start, start + this.data.getUint16(at + 28, true)));
+    return this.bytes.subarray(start, start + this.data.getUint16(at + 28, true));
+  }
+
+  /** `hashName` of the stored name; an ASCII name's bytes are its UTF-16 code units, so hashed undecoded. */
+  private storedNameHash(position: number): number {
+    const at = this.recordOffsets[position]!;
+    const start = at + RecordSize.centralHeader;
+    const end = start + this.data.getUint16(at + 28, true);
+    let hash = fnvOffset;
+    for (let index = start; index < end; index++) {
+      const byte = this.bytes[index]!;
+      if (byte >= 0x80) return hashName(this.nameAt(position));
+      hash = Math.imul(hash ^ byte, fnvPrime);
+    }
+    return hash >>> 0;
+  }
+
+  /** Compares without decoding when the stored name is ASCII (every name Inspect writes). */
+  private nameEquals(position: number, name: string): boolean {
+    const bytes = this.nameBytes(position);
+    if (!isAscii(bytes)) return this.nameAt(position) === name;
+    if (bytes.length !== name.length) return false;
+    for (let index = 0; index < bytes.length; index++) if (bytes[index] !== name.charCodeAt(index)) return false;
+    return true;
   }
 
   /** Whether a later entry of the same name replaces this one. */
@@ -78,19 +106,18 @@ export class CentralDirectory {
     const hash = hashName(name);
     for (let slot = hash & (this.slots.length - 1); this.slots[slot] !== 0; slot = (slot + 1) & (this.slots.length - 1)) {
       const position = this.slots[slot]! - 1;
-      if (this.hashes[position] === hash && this.nameAt(position) === name) return position;
+      if (this.hashes[position] === hash && this.nameEquals(position, name)) return position;
     }
     return undefined;
   }
 
   private insert(position: number): void {
-    const name = this.nameAt(position);
-    const hash = hashName(name);
+    const hash = this.storedNameHash(position);
     this.hashes[position] = hash;
     let slot = hash & (this.slots.length - 1);
     for (; this.slots[slot] !== 0; slot = (slot + 1) & (this.slots.length - 1)) {
       const previous = this.slots[slot]! - 1;
-      if (this.hashes[previous] === hash && this.nameAt(previous) === name) {
+      if (this.hashes[previous] === hash && this.nameEquals(previous, this.nameAt(position))) {
         this.superseded.add(previous);
         break;
       }
@@ -101,13 +128,17 @@ export class CentralDirectory {
 
 /** FNV-1a over the name's UTF-16 code units: names are compared as decoded text, as Inspect does. */
 function hashName(name: string): number {
-  let hash = 0x811c9dc5;
-  for (let index = 0; index < name.length; index++) hash = Math.imul(hash ^ name.charCodeAt(index), 0x01000193);
+  let hash = fnvOffset;
+  for (let index = 0; index < name.length; index++) hash = Math.imul(hash ^ name.charCodeAt(index), fnvPrime);
   return hash >>> 0;
 }
 
-function decodeEntry(bytes: Uint8Array, at: number, archiveName: string): ZipEntry {
-  const data = view(bytes);
+function isAscii(bytes: Uint8Array): boolean {
+  for (let index = 0; index < bytes.length; index++) if (bytes[index]! >= 0x80) return false;
+  return true;
+}
+
+function decodeEntry(data: DataView, bytes: Uint8Array, at: number, archiveName: string): ZipEntry {
   const nameStart = at + RecordSize.centralHeader;
   const extraStart = nameStart + data.getUint16(at + 28, true);
   const extraLength = data.getUint16(at + 30, true);

@@ -9,7 +9,10 @@ async function elements(text: string, chunkSize = text.length || 1): Promise<str
     for (let at = 0; at < bytes.length; at += chunkSize) yield bytes.subarray(at, at + chunkSize);
   }
   const found: string[] = [];
-  for await (const element of jsonArrayElements(chunks(), 'test.json')) found.push(element);
+  for await (const elements of jsonArrayElements(chunks(), 'test.json')) {
+    assert.ok(elements.length > 0, 'no empty batches');
+    found.push(...elements);
+  }
   return found;
 }
 
@@ -29,6 +32,17 @@ describe('jsonArrayElements', () => {
     for (const chunkSize of [1, 2, 3, 7, 64, document.length]) {
       assert.deepEqual(await elements(document, chunkSize), tricky.map((text) => text.trim()), `chunks of ${chunkSize} bytes`);
     }
+  });
+
+  it('hands a long array on in several batches, every element in order', async () => {
+    const many = Array.from({ length: 400 }, (_, index) => JSON.stringify({ index, text: 'x'.repeat(2000) }));
+    const bytes = Buffer.from(`[${many.join(',')}]`);
+    const batches: string[][] = [];
+    for await (const batch of jsonArrayElements((async function* () {
+      yield bytes;
+    })(), 'long.json')) batches.push(batch);
+    assert.ok(batches.length > 1, `${batches.length} batch(es)`);
+    assert.deepEqual(batches.flat(), many);
   });
 
   it('gives nothing for an empty array', async () => {

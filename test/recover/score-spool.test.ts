@@ -17,7 +17,10 @@ async function withSpool<T>(samples: [SampleId, Record<string, SampleScore | nul
 
 async function grouped(spool: ScoreSpool, name: string): Promise<SampleScores[]> {
   const groups: SampleScores[] = [];
-  for await (const group of spool.bySample(name)) groups.push(group);
+  for await (const batch of spool.bySample(name)) {
+    assert.ok(batch.length > 0, 'no empty batches');
+    groups.push(...batch);
+  }
   return groups;
 }
 
