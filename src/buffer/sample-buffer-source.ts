@@ -6,19 +6,23 @@ import type { BufferedSample } from '../recover/reconstruct-sample.js';
 
 export type BufferSourceKind = 'database' | 'filestore';
 
-/** A buffered sample as listed, before its data is read. */
+/**
+ * A buffered sample as listed, before its data is read: only what planning needs, since a crash
+ * can leave thousands buffered (Inspect flushes every n/20 samples). Its summary comes with `read`.
+ */
 export interface BufferedSampleEntry {
+  /** As the summary types it: the int 1 and the string "1" differ. */
   id: string | number;
   epoch: number;
-  /** The buffer's summary (input attachments resolved). */
-  summary: Record<string, unknown>;
   /** The summary has `completed_at`: finished, with or without an error. */
   completed: boolean;
+  completedAt: string | null;
 }
 
-/** The listing entry for a sample as either buffer reader describes it. */
+/** The listing entry for a sample whose summary is at hand. */
 export function bufferedSampleEntry(sample: { summary: Record<string, unknown>; epoch: number; completed: boolean }): BufferedSampleEntry {
-  return { id: sample.summary.id as string | number, epoch: sample.epoch, summary: sample.summary, completed: sample.completed };
+  const completedAt = sample.summary.completed_at;
+  return { id: sample.summary.id as string | number, epoch: sample.epoch, completed: sample.completed, completedAt: typeof completedAt === 'string' ? completedAt : null };
 }
 
 export interface SampleBufferSource {

@@ -237,7 +237,7 @@ async function planSamples(crashed: EvalLogReader, source: SampleBufferSource): 
   for (const [name, entry] of inBuffer) {
     if (crashed.zip.has(name)) {
       duplicates++;
-      const newer = entry.completed && isLater(entry.summary.completed_at, flushedCompletedAt.get(name));
+      const newer = entry.completed && isLater(entry.completedAt, flushedCompletedAt.get(name));
       if (!newer) continue;
       replaced.add(name);
     }

@@ -1,8 +1,9 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { bufferedSampleEntry, type BufferedSampleEntry, type SampleBufferSource } from '../sample-buffer-source.js';
+import type { BufferedSampleEntry, SampleBufferSource } from '../sample-buffer-source.js';
 import type { BufferedSample } from '../../recover/reconstruct-sample.js';
 import type { WarningHandler } from '../../warnings.js';
+import { BufferDatabaseError } from './errors.js';
 import { BufferDatabaseReader } from './reader.js';
 
 /** A crashed eval's SQLite buffer (read from a private copy) as a recovery source. */
@@ -20,7 +21,7 @@ export class DatabaseBufferSource implements SampleBufferSource {
   }
 
   async samples(): Promise<BufferedSampleEntry[]> {
-    return this.reader.samples().map(bufferedSampleEntry);
+    return this.reader.sampleListing();
   }
 
   async read(entry: BufferedSampleEntry): Promise<BufferedSample> {
@@ -33,8 +34,10 @@ export class DatabaseBufferSource implements SampleBufferSource {
         details: { id, epoch },
       });
     }
+    const sample = this.reader.sample(id, epoch);
+    if (!sample) throw new BufferDatabaseError(`${this.location}: sample id=${id} epoch=${epoch} is no longer in the database`);
     return {
-      summary: entry.summary,
+      summary: sample.summary,
       completed: entry.completed,
       events: this.reader.events(id, epoch).map((row) => row.event),
       attachments: this.reader.attachments(id, epoch),

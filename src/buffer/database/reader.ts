@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { JsonFormatError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
+import type { BufferedSampleEntry } from '../sample-buffer-source.js';
 import { BufferDatabaseError, fromSqliteError } from './errors.js';
 import { openBufferDatabaseSnapshot, type BufferDatabaseSnapshot } from './open-snapshot.js';
 import { resolveInputAttachments } from './resolve-input.js';
@@ -200,6 +201,25 @@ export class BufferDatabaseReader {
       this.statement(`SELECT id, epoch, data, ${this.metadataHashColumn()} AS metadata_hash FROM samples ORDER BY id, epoch`).all(),
     ) as SampleRow[];
     return rows.map((row) => this.toSample(row));
+  }
+
+  /**
+   * What `samples()` gives, without parsing or holding the summaries: the id as the summary
+   * types it, the epoch, and `completed_at`. Same order.
+   */
+  sampleListing(): BufferedSampleEntry[] {
+    const rows = this.query('read samples', () =>
+      this.statement(
+        "SELECT json_extract(data, '$.id') AS summary_id, epoch, json_extract(data, '$.completed_at') AS completed_at FROM samples ORDER BY id, epoch",
+      ).all(),
+    ) as { summary_id: unknown; epoch: number; completed_at: unknown }[];
+    return rows.map((row) => {
+      if (typeof row.summary_id !== 'string' && typeof row.summary_id !== 'number') {
+        throw new BufferDatabaseError(`${this.sourcePath}: a samples row (epoch ${row.epoch}) has a summary without an id`);
+      }
+      const completedAt = typeof row.completed_at === 'string' ? row.completed_at : null;
+      return { id: row.summary_id, epoch: row.epoch, completed: row.completed_at != null, completedAt };
+    });
   }
 
   /** One sample; undefined when the DB has no row for it. */

@@ -27,7 +27,7 @@ export class FilestoreBufferSource implements SampleBufferSource {
     const data = await this.reader.sampleData(entry.id, entry.epoch);
     const gap = data?.damage.poolGap;
     return {
-      summary: entry.summary,
+      summary: this.reader.sample(entry.id, entry.epoch)!.summary,
       completed: entry.completed,
       events: data?.events.map((row) => row.event) ?? [],
       attachments: data?.attachments ?? new Map(),

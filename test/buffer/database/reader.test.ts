@@ -96,6 +96,20 @@ describe('BufferDatabaseReader', () => {
     );
   });
 
+  it('gives the same listing without summaries: ids typed as the summaries write them, completed_at', () => {
+    const full = reader.samples();
+    assert.deepEqual(
+      reader.sampleListing(),
+      full.map((sample) => ({
+        id: sample.summary.id,
+        epoch: sample.epoch,
+        completed: sample.completed,
+        completedAt: sample.summary.completed_at ?? null,
+      })),
+    );
+    assert.ok(reader.sampleListing().some((entry) => typeof entry.id === 'number'), 'the fixture has int ids');
+  });
+
   it('classifies completion by completed_at and keeps the metadata hash', () => {
     const sample = reader.sample(2, 1);
     assert.equal(sample?.completed, true);

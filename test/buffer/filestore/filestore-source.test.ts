@@ -32,7 +32,8 @@ describe('FilestoreBufferSource', conformanceSuiteOptions(), () => {
 
     const five = await source.read(entries[0]!);
     assert.deepEqual(five.soundPool, { messages: 2, calls: 0 });
-    assert.deepEqual(five.metadata, entries[0]!.summary.metadata);
+    assert.deepEqual(five.metadata, five.summary.metadata);
+    assert.equal(five.summary.id, 5, 'read gives the summary, id typed as written');
     assert.deepEqual(warnings.map((warning) => warning.code), ['SEGMENT_UNREADABLE', 'POOL_GAP']);
     await source.close();
   });
