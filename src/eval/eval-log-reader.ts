@@ -21,6 +21,8 @@ import {
 } from './schemas.js';
 
 const batchCharacters = 256 * 1024;
+/** Larger summaries entries (a flush of n/20 samples can be megabytes) are decoded as a stream. */
+const streamedSummariesAbove = 1024 * 1024;
 
 /**
  * Reads an Inspect `.eval` log, finished or crashed, as Inspect's own reader does
@@ -111,7 +113,7 @@ export class EvalLogReader {
       let batch: string[] = [];
       let batchLength = 0;
       const parsed = () => validate(EvalSampleSummariesSchema, parsePythonJson(`[${batch.join(',')}]`, what), what);
-      for await (const texts of jsonArrayElements(this.zip.chunks(entry), what)) {
+      for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what)) {
         for (const text of texts) {
           batch.push(text);
           batchLength += text.length;

@@ -139,11 +139,12 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     const header = recoveredHeader(start, totals, results?.results, await crashed.configUpdates());
     await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}) });
     writer = undefined;
+    // Done with the crashed log: closing it frees its directory before the output's is read.
+    await crashed.close();
     await verifyRecoveredLog(outputStorage, output, total);
 
     let finalOutput = output;
     if (options.overwrite) {
-      await crashed.close();
       await storage.copy(output, location);
       await verifyRecoveredLog(storage, location, total);
       await storage.delete(output);

@@ -1,7 +1,7 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { ReadAheadByteSource } from '../bytes/read-ahead-byte-source.js';
 import { decompress, decompressWhole } from '../codec/decompress.js';
-import { EntryDataError, ZipFormatError } from '../errors.js';
+import { EntryDataError, InspectRecoverError, ZipFormatError } from '../errors.js';
 import { parsePythonJson } from '../json/python-json.js';
 import { crc32 } from './crc32.js';
 import { CentralDirectory } from './central-directory.js';
@@ -9,8 +9,9 @@ import { RecordSize, Signature, Zip64Sentinel, maxEndOfCentralDirectorySearch, r
 import type { ZipEntry } from './zip-entry.js';
 
 const rawChunkSize = 1024 * 1024;
-/** Entries up to this size (compressed and decoded) are decoded in one call. */
-const wholeDecodeLimit = 16 * 1024 * 1024;
+const streamedInputChunkSize = 64 * 1024;
+/** By default, entries up to this size (compressed and decoded) are decoded in one call. */
+const defaultWholeDecodeLimit = 16 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 interface CentralDirectoryLocation {
@@ -25,11 +26,21 @@ interface CentralDirectoryLocation {
  * occurs more than once, the last entry wins, as in every Inspect reader.
  */
 export class ZipReader {
+  private index: CentralDirectory | undefined;
+
   private constructor(
     readonly source: ByteSource,
     readonly archiveSize: number,
-    readonly directory: CentralDirectory,
-  ) {}
+    index: CentralDirectory,
+  ) {
+    this.index = index;
+  }
+
+  /** The central directory; gone once the reader is closed (it can be large: let it be freed). */
+  get directory(): CentralDirectory {
+    if (!this.index) throw new InspectRecoverError('READER_CLOSED', `${this.source.name}: the zip reader is closed`);
+    return this.index;
+  }
 
   static async open(unbuffered: ByteSource): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
@@ -81,22 +92,26 @@ export class ZipReader {
   }
 
   /** The entry's compressed bytes, unchanged, in chunks: for copying without decoding. */
-  async *rawChunks(entry: ZipEntry): AsyncGenerator<Uint8Array> {
+  async *rawChunks(entry: ZipEntry, chunkSize = rawChunkSize): AsyncGenerator<Uint8Array> {
     const start = await this.dataOffset(entry);
     for (let done = 0; done < entry.compressedSize; ) {
-      const chunk = await this.source.read(start + done, Math.min(rawChunkSize, entry.compressedSize - done));
+      const chunk = await this.source.read(start + done, Math.min(chunkSize, entry.compressedSize - done));
       if (chunk.length === 0) throw truncated(this.source.name, `entry ${entry.name} runs past the end of the file`);
       done += chunk.length;
       yield chunk;
     }
   }
 
-  /** The entry's decoded bytes in chunks, checked against the declared size and CRC-32. */
-  async *chunks(entry: ZipEntry): AsyncGenerator<Uint8Array> {
+  /**
+   * The entry's decoded bytes in chunks, checked against the declared size and CRC-32. Entries
+   * up to `wholeDecodeLimit` bytes are decoded in one call (faster); a reader that consumes the
+   * chunks as they come can lower it to bound its memory.
+   */
+  async *chunks(entry: ZipEntry, { wholeDecodeLimit = defaultWholeDecodeLimit } = {}): AsyncGenerator<Uint8Array> {
     const label = `${this.source.name}: ${entry.name}`;
     let size = 0;
     let crc = 0;
-    for await (const chunk of this.decodedChunks(entry, label)) {
+    for await (const chunk of this.decodedChunks(entry, label, wholeDecodeLimit)) {
       size += chunk.length;
       crc = crc32(chunk, crc);
       yield chunk;
@@ -110,9 +125,10 @@ export class ZipReader {
   }
 
   /** Small entries are decoded whole (faster); large ones, or suspicious ones, as a stream. */
-  private async *decodedChunks(entry: ZipEntry, label: string): AsyncGenerator<Uint8Array> {
+  private async *decodedChunks(entry: ZipEntry, label: string, wholeDecodeLimit: number): AsyncGenerator<Uint8Array> {
     if (entry.compressedSize > wholeDecodeLimit || entry.uncompressedSize > wholeDecodeLimit) {
-      yield* decompress(entry.method, this.rawChunks(entry), entry.uncompressedSize, label);
+      // Fed in small pieces: JSON inflates ten times or more, and each piece's output comes at once.
+      yield* decompress(entry.method, this.rawChunks(entry, streamedInputChunkSize), entry.uncompressedSize, label);
       return;
     }
     const raw: Uint8Array[] = [];
@@ -139,6 +155,7 @@ export class ZipReader {
   }
 
   close(): Promise<void> {
+    this.index = undefined;
     return this.source.close();
   }
 }
