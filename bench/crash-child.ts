@@ -31,4 +31,6 @@ for (const end = index + inProgress; index < end; index++) {
 }
 await sync?.filestore?.sync();
 process.stdout.write(`ready ${JSON.stringify({ flushed: flushedTarget, unflushed, inProgress })}\n`);
-setInterval(() => undefined, 60_000);
+// Wait for the kill with the recorder still reachable: collected, it would close its files,
+// which a crashed process never does.
+setInterval(() => recorder, 60_000);

@@ -41,7 +41,8 @@ async function record(directory: string): Promise<void> {
   }
   await sync.filestore?.sync();
   process.stdout.write('ready\n');
-  setInterval(() => undefined, 60_000);
+  // Wait for the kill with the recorder reachable: collected, it would close its files.
+  setInterval(() => recorder, 60_000);
 }
 
 function run(args: string[]): void {

@@ -282,7 +282,8 @@ async function runRecorderChild({ mode, logFile }: ChildArguments): Promise<void
       previous = next;
     }
   }
-  setInterval(() => undefined, 60_000);
+  // Wait for the kill with the recorder reachable: collected, it would close its files.
+  setInterval(() => recorder, 60_000);
 }
 
 // The child must not define the suites: node:test would run them in it.

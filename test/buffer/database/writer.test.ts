@@ -556,7 +556,8 @@ function runCrashChild({ logFile }: { logFile: string }): void {
   database.startSample(startSummary('s-2'));
   database.logEvents('s-2', 1, sampleEvents('s-2'));
   process.stdout.write('ready\n');
-  setInterval(() => undefined, 60_000);
+  // Wait for the kill with the database reachable: collected, it would close (and checkpoint).
+  setInterval(() => database, 60_000);
 }
 
 // The child must not define the suites: node:test would run them in it.
