@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import { EvalLogWriter } from '../../src/eval/eval-log-writer.js';
 import { EntryName, journalSummaryName } from '../../src/eval/entry-names.js';
+import { summarizeSample } from '../../src/eval/sample-summary.js';
 import { arithHeader, arithSample, arithStart } from '../support/arith-log.js';
 import { pythonJsonField, pythonReadsZip } from '../support/python.js';
 import { repoRoot } from '../support/shared-fixtures.js';
@@ -29,6 +30,24 @@ async function sampleCount(path: string): Promise<number> {
 }
 
 describe('EvalLogWriter', () => {
+  it('journals a flush of thousands of summaries that reads back row by row, in order, streamed', async (t) => {
+    const log = join(await scratch(t), 'big-flush.eval');
+    const writer = await EvalLogWriter.create(log, arithStart({ samples: 3000, epochs: 1 }));
+    t.after(() => writer.close());
+    const rows = 3000;
+    for (let index = 1; index <= rows; index++) {
+      await writer.addSummary({ ...summarizeSample(arithSample(index, 1)), input: `question ${index} ${'x'.repeat(600)}` });
+    }
+    await writer.flush();
+    const reader = await EvalLogReader.open(log);
+    t.after(() => reader.close());
+    const [entry] = reader.journalSummaryEntries();
+    assert.ok(entry!.uncompressedSize > 1024 * 1024, `the entry is ${entry!.uncompressedSize} bytes: past the streaming threshold`);
+    const ids: unknown[] = [];
+    for await (const row of reader.summaryRows()) ids.push(row.id);
+    assert.deepEqual(ids, Array.from({ length: rows }, (_, index) => arithSample(index + 1, 1).id));
+  });
+
   it('publishes the start journal at once: a readable, started log with no samples', async (t) => {
     const log = join(await scratch(t), 'run.eval');
     const writer = await EvalLogWriter.create(log, arithStart({ samples: 4, epochs: 1 }));

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ZipReader } from '../../src/zip/zip-reader.js';
 import { ZipWriter } from '../../src/zip/zip-writer.js';
 import { FileByteSource } from '../../src/bytes/file-byte-source.js';
+import { InspectRecoverError } from '../../src/errors.js';
 import { useTempDir } from '../support/temp-dir.js';
 
 describe('CentralDirectory index', () => {
@@ -41,5 +42,6 @@ describe('CentralDirectory index', () => {
     } finally {
       await reader.close();
     }
+    assert.throws(() => reader.directory, (error: unknown) => error instanceof InspectRecoverError && error.code === 'READER_CLOSED', 'a closed reader lets its directory go');
   });
 });
