@@ -39,7 +39,12 @@ export function isSampleEntryName(name: string): boolean {
   return name.startsWith('samples/') && name.endsWith('.json');
 }
 
-/** A key for (id, epoch) that keeps the int 1 and the string "1" apart, as Python's tuples do. */
+/** A key for a sample id that keeps the int 1 and the string "1" apart, as Python's dict keys do. */
+export function sampleIdKey(id: string | number | bigint): string {
+  return `${typeof id === 'string' ? 's' : 'n'}:${String(id)}`;
+}
+
+/** A key for (id, epoch), the int 1 and the string "1" kept apart. */
 export function sampleKey(id: string | number | bigint, epoch: number): string {
-  return `${typeof id === 'string' ? 's' : 'n'}:${String(id)}:${epoch}`;
+  return `${sampleIdKey(id)}:${epoch}`;
 }

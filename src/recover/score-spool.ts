@@ -9,6 +9,7 @@
  */
 import { parsePythonJson, stringifyPythonJson } from '../json/python-json.js';
 import { LineSpool, type SpooledLine } from '../bytes/line-spool.js';
+import { sampleIdKey } from '../eval/entry-names.js';
 import { KeyHashes } from '../eval/key-hashes.js';
 
 export type SampleId = string | number | bigint;
@@ -155,11 +156,6 @@ export class ScoreSpool {
     this.repeats = { count, byLine };
     return byLine;
   }
-}
-
-/** Keeps the int 1 and the string "1" apart, as Python's dict keys do. */
-function sampleIdKey(id: SampleId): string {
-  return `${typeof id === 'string' ? 's' : 'n'}:${String(id)}`;
 }
 
 /** A batch of lines parsed as one JSON array: far cheaper than a parse per line. */

@@ -1,8 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { compress, compressWhole } from '../codec/compress.js';
 import { defaultWriteMethod } from '../codec/compression-method.js';
+import { SpoolFile } from '../bytes/spool-file.js';
 import { ZipFormatError, fileSystemError } from '../errors.js';
-import { CentralDirectorySpool } from './central-directory-spool.js';
 import { crc32 } from './crc32.js';
 import { Flag, RecordSize, Signature, Version, Zip64Sentinel, dosDateTime, zip64ExtraId } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
@@ -38,6 +38,7 @@ const smallEntryLimit = Zip64Sentinel.u32 - 2 ** 24;
  */
 export class ZipWriter {
   private offset = 0;
+  private entryCount = 0;
   private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
   /** File offset of buffer[0], and how many bytes of the buffer are waiting to be written. */
   private bufferStart = 0;
@@ -46,7 +47,8 @@ export class ZipWriter {
   private constructor(
     readonly path: string,
     private readonly file: FileHandle,
-    private readonly directory: CentralDirectorySpool,
+    /** The central-directory records written so far: on disk, not an object per entry. */
+    private readonly directory: SpoolFile,
     private readonly options: ZipWriterOptions,
   ) {}
 
@@ -55,7 +57,7 @@ export class ZipWriter {
     const file = await open(path, 'w+', 0o644).catch((error: unknown) => {
       throw fileSystemError(error, path, 'create');
     });
-    const directory = await CentralDirectorySpool.create(`${path}.directory`).catch(async (error: unknown) => {
+    const directory = await SpoolFile.create(`${path}.directory`).catch(async (error: unknown) => {
       await file.close();
       throw error;
     });
@@ -144,7 +146,8 @@ export class ZipWriter {
     };
     await this.writeAt(localHeader(entry, nameBytes, zip64), headerOffset);
     this.offset = position;
-    await this.directory.append(centralHeader(entry, this.options.forceZip64 === true));
+    this.directory.append(centralHeader(entry, this.options.forceZip64 === true));
+    this.entryCount++;
     return entry;
   }
 
@@ -153,10 +156,10 @@ export class ZipWriter {
    * archive on disk. Later entries overwrite them; call again to complete the archive again.
    */
   async writeCentralDirectory(): Promise<number> {
-    const { count, size: directorySize } = this.directory;
+    const [count, directorySize] = [this.entryCount, this.directory.size];
     const directoryOffset = this.offset;
     let position = directoryOffset;
-    for await (const chunk of this.directory.chunks()) {
+    for await (const chunk of this.directory.chunks(this.buffer.length)) {
       await this.writeAt(chunk, position);
       position += chunk.length;
     }
