@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=2
 import v8 from 'node:v8';
 import { main } from '../dist/src/cli/main.js';
 
