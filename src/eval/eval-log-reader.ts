@@ -32,10 +32,14 @@ const streamedSummariesAbove = 1024 * 1024;
 export class EvalLogReader {
   private constructor(readonly zip: ZipReader) {}
 
-  static async open(source: ByteSource | string): Promise<EvalLogReader> {
+  /**
+   * With `headerOnly`, only the start journal and `header.json` are listed (no samples, no
+   * summaries), and a large log's directory is never held whole: for telling what a log is.
+   */
+  static async open(source: ByteSource | string, { headerOnly = false } = {}): Promise<EvalLogReader> {
     const bytes = typeof source === 'string' ? new FileByteSource(source) : source;
     try {
-      const zip = await ZipReader.open(bytes);
+      const zip = await ZipReader.open(bytes, headerOnly ? { keep: (name) => name === EntryName.start || name === EntryName.header } : {});
       if (!zip.has(EntryName.start) && !zip.has(EntryName.header)) {
         throw new EvalLogFormatError(`${bytes.name}: not an Inspect eval log (no ${EntryName.start} and no ${EntryName.header})`);
       }

@@ -55,9 +55,13 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
 }
 
 async function describe(path: string, mtimeMs: number, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
+  // Most logs in a directory are finished: tell those apart without holding their directories.
+  const glance = await EvalLogReader.open(storage.byteSource(path), { headerOnly: true });
+  const finished = glance.finished;
+  await glance.close();
+  if (finished) return undefined;
   const log = await EvalLogReader.open(storage.byteSource(path));
   try {
-    if (log.finished) return undefined;
     const buffer = await locateSampleBuffer(path, log, { storage, dataDir: options.dataDir });
     if (buffer.state === 'none') return undefined;
     const recoveredPath = defaultOutputPath(path);

@@ -4,6 +4,7 @@ import type { ZipEntry } from './zip-entry.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 const [fnvOffset, fnvPrime] = [0x811c9dc5, 0x01000193];
+const readChunk = 1024 * 1024;
 
 /**
  * An archive's central directory, kept as its own bytes with a small index instead of an
@@ -41,17 +42,49 @@ export class CentralDirectory {
     const data = view(bytes);
     const offsets: number[] = [];
     for (let at = 0; at < bytes.length; ) {
-      const index = offsets.length;
-      if (at + RecordSize.centralHeader > bytes.length || data.getUint32(at, true) !== Signature.centralHeader) {
-        throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} of ${declaredCount} is damaged`);
-      }
-      const next = at + RecordSize.centralHeader + data.getUint16(at + 28, true) + data.getUint16(at + 30, true) + data.getUint16(at + 32, true);
-      if (next > bytes.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
+      const next = recordEnd(data, at, offsets.length, declaredCount, archiveName);
+      if (next > bytes.length) throw new ZipFormatError(`${archiveName}: central directory entry ${offsets.length + 1} is cut short`);
       offsets.push(at);
       decodeEntry(data, bytes, at, archiveName);
       at = next;
     }
     return new CentralDirectory(bytes, Uint32Array.from(offsets), archiveName);
+  }
+
+  /**
+   * Reads the directory `size` bytes at `offset` a chunk at a time and keeps only the entries
+   * whose names pass `keep`: a look at one or two entries of a large archive then costs the
+   * chunk, not the directory.
+   */
+  static async readKeeping(
+    read: (offset: number, length: number) => Promise<Uint8Array>,
+    { offset, size, entryCount }: { offset: number; size: number; entryCount: number },
+    archiveName: string,
+    keep: (name: string) => boolean,
+  ): Promise<CentralDirectory> {
+    const kept: Uint8Array[] = [];
+    let carried: Uint8Array = new Uint8Array(0);
+    let index = 0;
+    for (let done = 0; done < size; ) {
+      const chunk = await read(offset + done, Math.min(readChunk, size - done));
+      if (chunk.length === 0) throw new ZipFormatError(`${archiveName}: truncated zip archive (the central directory runs past the end of the file)`);
+      done += chunk.length;
+      const bytes = carried.length ? Buffer.concat([carried, chunk]) : chunk;
+      const data = view(bytes);
+      let at = 0;
+      // A record cut by the chunk's end waits for the next chunk.
+      while (at + RecordSize.centralHeader <= bytes.length || (done === size && at < bytes.length)) {
+        const next = recordEnd(data, at, index, entryCount, archiveName);
+        if (next > bytes.length) break;
+        const nameStart = at + RecordSize.centralHeader;
+        if (keep(utf8.decode(bytes.subarray(nameStart, nameStart + data.getUint16(at + 28, true))))) kept.push(Buffer.from(bytes.subarray(at, next)));
+        at = next;
+        index++;
+      }
+      carried = Buffer.from(bytes.subarray(at));
+    }
+    if (carried.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
+    return CentralDirectory.parse(Buffer.concat(kept), kept.length, archiveName);
   }
 
   /** Entries in the directory, duplicates included. */
@@ -131,6 +164,14 @@ function hashName(name: string): number {
   let hash = fnvOffset;
   for (let index = 0; index < name.length; index++) hash = Math.imul(hash ^ name.charCodeAt(index), fnvPrime);
   return hash >>> 0;
+}
+
+/** Where the record at `at` ends, after checking its signature; it may end past the bytes at hand. */
+function recordEnd(data: DataView, at: number, index: number, declaredCount: number, archiveName: string): number {
+  if (at + RecordSize.centralHeader > data.byteLength || data.getUint32(at, true) !== Signature.centralHeader) {
+    throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} of ${declaredCount} is damaged`);
+  }
+  return at + RecordSize.centralHeader + data.getUint16(at + 28, true) + data.getUint16(at + 30, true) + data.getUint16(at + 32, true);
 }
 
 function isAscii(bytes: Uint8Array): boolean {

@@ -42,10 +42,18 @@ export class ZipReader {
     return this.index;
   }
 
-  static async open(unbuffered: ByteSource): Promise<ZipReader> {
+  /**
+   * With `keep`, only the entries whose names pass it are listed, and the directory is read a
+   * chunk at a time: for a look at a few entries of what may be a large archive.
+   */
+  static async open(unbuffered: ByteSource, { keep }: { keep?: (name: string) => boolean } = {}): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
     const location = await findCentralDirectory(source, size);
+    if (keep) {
+      const read = (offset: number, length: number) => source.read(offset, length);
+      return new ZipReader(source, size, await CentralDirectory.readKeeping(read, location, source.name, keep));
+    }
     const directory = await source.read(location.offset, location.size);
     if (directory.length < location.size) throw truncated(source.name, 'the central directory runs past the end of the file');
     return new ZipReader(source, size, CentralDirectory.parse(directory, location.entryCount, source.name));

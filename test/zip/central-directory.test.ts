@@ -9,6 +9,32 @@ import { useTempDir } from '../support/temp-dir.js';
 describe('CentralDirectory index', () => {
   const tmp = useTempDir();
 
+  it('keeps only the entries asked for, reading a directory larger than its chunk', async () => {
+    const path = tmp.file('kept.zip');
+    const names = Array.from({ length: 5000 }, (_, index) => `samples/${'long-id-'.repeat(30)}${index}_epoch_1.json`);
+    const writer = await ZipWriter.create(path);
+    for (const [index, name] of names.entries()) await writer.add(name, `{"n":${index}}`);
+    await writer.add('header.json', '{"status":"success"}');
+    await writer.close();
+
+    const wanted = (name: string) => name === 'header.json' || name.endsWith('7_epoch_1.json');
+    const full = await ZipReader.open(new FileByteSource(path));
+    const directorySize = full.allEntries.reduce((total, entry) => total + 46 + Buffer.byteLength(entry.name), 0);
+    const expected = full.entries.filter((entry) => wanted(entry.name));
+    await full.close();
+    assert.ok(directorySize > 1024 * 1024, `a ${directorySize}-byte directory spans several chunks`);
+
+    const reader = await ZipReader.open(new FileByteSource(path), { keep: wanted });
+    try {
+      assert.deepEqual(reader.entries, expected);
+      assert.equal(reader.has(names[8]!), false, 'an entry not kept is not listed');
+      assert.deepEqual(await reader.json(reader.entry('header.json')!), { status: 'success' });
+      assert.deepEqual(await reader.json(reader.entry(names[4997]!)!), { n: 4997 });
+    } finally {
+      await reader.close();
+    }
+  });
+
   it('finds every name, ASCII or not, the last of duplicates, and nothing else', async () => {
     const path = tmp.file('many.zip');
     const names = Array.from({ length: 5000 }, (_, index) => `samples/${index}_epoch_1.json`);
