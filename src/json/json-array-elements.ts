@@ -6,11 +6,11 @@ const batchCharacters = 256 * 1024;
 const isWhitespace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
 /**
- * The elements of a top-level JSON array, read from chunks of UTF-8, as their texts, a batch
- * at a time: a journal entry of thousands of sample summaries is
- * then never parsed, or held as objects, whole. Only the structure is scanned here (strings and
- * their escapes, nesting, the commas between elements); the caller parses the elements, which
- * also catches what the scan lets through.
+ * The elements of a top-level JSON array, read from chunks of UTF-8, as their texts, a batch at
+ * a time: a journal entry of thousands of sample summaries is then never parsed, or held as
+ * objects, whole. Only the structure is scanned here (strings and their escapes, nesting, the
+ * commas between elements); the caller parses the elements, which also catches what the scan
+ * lets through.
  */
 export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<string[]> {
   const invalid = (reason: string) => new JsonFormatError(`${what} is not a valid JSON array: ${reason}`);
