@@ -17,7 +17,9 @@ export type WarningCode =
   /** A buffer row could not be parsed and was left out. */
   | 'ROW_UNREADABLE'
   /** The log's scorers use a metric or reducer this tool does not compute: no results written. */
-  | 'RESULTS_NOT_RECOMPUTED';
+  | 'RESULTS_NOT_RECOMPUTED'
+  /** A log in a listed directory could not be read or described: left out of the listing. */
+  | 'LOG_UNREADABLE';
 
 export interface RecoveryWarning {
   code: WarningCode;

@@ -16,7 +16,11 @@ const statusText: Record<RecoverableEvalLog['status'], string> = {
 };
 
 export async function listCommand(options: ListCommandOptions, io: CliIo): Promise<void> {
-  const logs = await recoverableEvalLogs(options.logDir, { dataDir: options.dataDir });
+  const logs = await recoverableEvalLogs(options.logDir, {
+    dataDir: options.dataDir,
+    // On stderr even with --json: stdout stays the array scripts written for Inspect expect.
+    onWarning: (warning) => io.stderr(`warning [${warning.code}]: ${warning.message}\n`),
+  });
   if (options.json) {
     io.stdout(`${JSON.stringify(logs, null, 2)}\n`);
     return;

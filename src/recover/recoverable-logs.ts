@@ -9,7 +9,7 @@ import { EvalLogReader } from '../eval/eval-log-reader.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import { warningSink, type WarningOptions } from '../warnings.js';
+import { StrictModeError, warningSink, type WarningOptions } from '../warnings.js';
 import { locateSampleBuffer, openSampleBuffer } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 
@@ -46,10 +46,19 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
     if (stat) found.push({ path, mtimeMs: stat.mtimeMs });
   }
   found.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const warn = warningSink(options);
   const logs: RecoverableEvalLog[] = [];
   for (const { path, mtimeMs } of found) {
-    const entry = await describe(path, mtimeMs, storage, options).catch(() => undefined);
-    if (entry) logs.push(entry);
+    try {
+      const entry = await describe(path, mtimeMs, storage, options);
+      if (entry) logs.push(entry);
+    } catch (error) {
+      if (error instanceof StrictModeError) throw error;
+      // One bad file must not hide the others; it is named rather than silently dropped.
+      const reason = error instanceof Error ? error.message : String(error);
+      const message = `${reason.includes(path) ? reason : `${path}: ${reason}`} (left out of the listing)`;
+      warn({ code: 'LOG_UNREADABLE', message, details: { path } });
+    }
   }
   return logs;
 }

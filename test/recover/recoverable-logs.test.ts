@@ -161,6 +161,23 @@ describe('inspect-recover --list', conformanceSuiteOptions(), () => {
     assert.deepEqual(json, { status: 0, stdout: '[]\n', stderr: '' });
   });
 
+  it('a log it cannot read is named in a warning and left out; the others are still listed', async (t) => {
+    const { root, logsDir, dataDir, databaseLog, filestoreLog } = await layout(t);
+    const broken = join(logsDir, 'broken.eval');
+    await writeFile(broken, 'not a zip at all');
+    const warnings: unknown[] = [];
+    const listed = await recoverableEvalLogs(logsDir, { dataDir, onWarning: (warning) => warnings.push(warning) });
+    assert.deepEqual(listed.map((entry) => entry.path).sort(), [databaseLog, filestoreLog].sort());
+    assert.equal(warnings.length, 1);
+    assert.match((warnings[0] as { message: string }).message, /broken\.eval: not a zip archive \(left out of the listing\)$/);
+    assert.deepEqual(warnings[0], { code: 'LOG_UNREADABLE', message: (warnings[0] as { message: string }).message, details: { path: broken } });
+
+    const cli = await runCliIn(root, ['--list', '--json', '--log-dir', logsDir, '--data-dir', dataDir]);
+    assert.equal(cli.status, 0);
+    assert.equal((JSON.parse(cli.stdout) as unknown[]).length, 2, 'stdout stays the array');
+    assert.match(cli.stderr, /^warning \[LOG_UNREADABLE\]: .*broken\.eval: not a zip archive \(left out of the listing\)\n$/);
+  });
+
   it('an unreadable log dir location is one clean error line', async (t) => {
     const scratch = await makeScratch(t);
     const result = await runCliIn(scratch.root, ['--list', '--log-dir', 's3://']);
