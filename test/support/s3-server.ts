@@ -1,9 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Storage, type S3StorageOptions } from '../../src/storage/s3-storage.js';
@@ -27,18 +24,20 @@ export function testS3Options(endpoint: string): S3StorageOptions {
 }
 
 /**
- * Options for an S3 suite: it runs wherever moto_server (or an installed s3rver) is available,
- * throws on CI when neither is (the S3 suite must never skip there), and skips otherwise.
+ * Options for an S3 suite: it runs wherever moto_server is available, throws on CI when it is
+ * not (the S3 suite must never skip there), and skips otherwise. (s3rver was tried as a
+ * pure-Node fallback: it has no object tagging, conditional reads, working CopyObject or list
+ * paging past 1,000 keys, so the conformance suite cannot pass on it.)
  */
 export function s3ServerAvailability(): { skip?: string } {
-  if (findOnPath('moto_server') !== undefined || s3rverInstalled()) return {};
-  const reason = 'no S3 test server: moto_server is not on PATH and s3rver is not installed';
+  if (findOnPath('moto_server') !== undefined) return {};
+  const reason = 'no S3 test server: moto_server is not on PATH';
   if (process.env.CI) throw new Error(`${reason}; on CI the S3 suite must run`);
   return { skip: reason };
 }
 
 export async function startS3Server(): Promise<TestS3Server> {
-  const server = findOnPath('moto_server') !== undefined ? await startMoto() : await startS3rver();
+  const server = await startMoto();
   const options = testS3Options(server.endpoint);
   const storage = new S3Storage(options);
   try {
@@ -116,29 +115,6 @@ async function startMoto(): Promise<RunningServer> {
   }
 }
 
-/** The minimal part of s3rver's API used here (the package is optional and untyped here). */
-interface S3rverInstance {
-  run(): Promise<{ port: number }>;
-  close(): Promise<void>;
-}
-
-async function startS3rver(): Promise<RunningServer> {
-  const moduleName = 's3rver';
-  const { default: S3rver } = (await import(moduleName)) as {
-    default: new (options: { address: string; port: number; silent: boolean; directory: string }) => S3rverInstance;
-  };
-  const directory = await mkdtemp(join(tmpdir(), 's3rver-'));
-  const instance = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
-  const { port } = await instance.run();
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    async stop() {
-      await instance.close();
-      await rm(directory, { recursive: true, force: true });
-    },
-  };
-}
-
 /** Kills the child if this process ends first (normal exit, or SIGINT/SIGTERM from a test runner); returns the undo. */
 function killOnExit(child: ChildProcess): () => void {
   const kill = () => {
@@ -185,15 +161,6 @@ function findOnPath(command: string): string | undefined {
     }
   }
   return undefined;
-}
-
-function s3rverInstalled(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('s3rver');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function delay(ms: number): Promise<void> {
