@@ -25,6 +25,7 @@ function buildProgram(io: CliIo): Command {
     .option('--overwrite', 'replace the crashed log itself with the recovered one')
     .option('--no-events', 'leave events out of rebuilt samples (messages are still rebuilt)')
     .option('--no-cleanup', 'keep the sample buffer after recovering')
+    .option('--force', 'recover even if the buffer looks live (e.g. a pid reused after a reboot); the buffer is kept')
     .option('--json', 'print the result (or the listing) as JSON')
     .option('--quiet', 'print nothing but errors')
     .option('--strict', 'fail on the first warning (damaged segment, unreadable metadata...) instead of going on')

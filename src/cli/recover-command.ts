@@ -8,6 +8,7 @@ export interface RecoverCommandOptions {
   overwrite?: boolean;
   events: boolean;
   cleanup: boolean;
+  force?: boolean;
   json?: boolean;
   quiet?: boolean;
   strict?: boolean;
@@ -28,6 +29,7 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
       overwrite: options.overwrite,
       noEvents: !options.events,
       cleanup: options.cleanup,
+      force: options.force,
       strict: options.strict,
       dataDir: options.dataDir,
       onWarning: showWarning,

@@ -17,11 +17,14 @@ import type { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { Storage } from '../storage/storage.js';
 import type { WarningHandler } from '../warnings.js';
 
+/** A buffer that recovery can read. */
+export type ReadableBuffer = { state: 'database'; path: string; lastActivityMs: number } | { state: 'filestore'; directory: string; lastActivityMs: number };
+
 export type LocatedBuffer =
   | { state: 'none'; searched: string }
-  | { state: 'running'; reason: string; source: 'database' | 'filestore'; lastActivityMs: number }
-  | { state: 'database'; path: string; lastActivityMs: number }
-  | { state: 'filestore'; directory: string; lastActivityMs: number };
+  /** A writer still seems to use it; `buffer` is what recovery would read if forced. */
+  | { state: 'running'; reason: string; source: 'database' | 'filestore'; lastActivityMs: number; buffer: ReadableBuffer }
+  | ReadableBuffer;
 
 export interface LocateOptions {
   storage: Storage;
@@ -39,7 +42,8 @@ export async function locateSampleBuffer(location: string, log: EvalLogReader, o
   const live = databases.find((candidate) => candidate.alive);
   const crashed = databases.find((candidate) => !candidate.alive);
   if (live && (!crashed || live.mtimeMs >= crashed.mtimeMs)) {
-    return { state: 'running', source: 'database', reason: `its buffer database is held by live process ${live.pid} (${live.path})`, lastActivityMs: live.mtimeMs };
+    const buffer = { state: 'database', path: live.path, lastActivityMs: live.mtimeMs } as const;
+    return { state: 'running', source: 'database', reason: `its buffer database is held by live process ${live.pid} (${live.path})`, lastActivityMs: live.mtimeMs, buffer };
   }
   if (crashed) return { state: 'database', path: crashed.path, lastActivityMs: crashed.mtimeMs };
 
@@ -55,7 +59,8 @@ export async function locateSampleBuffer(location: string, log: EvalLogReader, o
     // On the writer's own host a dead pid settles it; elsewhere only the heartbeat's age can.
     const writerDead = heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid);
     if (!writerDead && isHeartbeatFresh(heartbeat, now)) {
-      return { state: 'running', source: 'filestore', reason: `its filestore heartbeat from ${heartbeat.host} pid ${heartbeat.pid} is ${Math.round((now - lastActivityMs) / 1000)}s old`, lastActivityMs };
+      const reason = `its filestore heartbeat from ${heartbeat.host} pid ${heartbeat.pid} is ${Math.round((now - lastActivityMs) / 1000)}s old`;
+      return { state: 'running', source: 'filestore', reason, lastActivityMs, buffer: { state: 'filestore', directory, lastActivityMs } };
     }
     return { state: 'filestore', directory, lastActivityMs };
   }
@@ -63,7 +68,8 @@ export async function locateSampleBuffer(location: string, log: EvalLogReader, o
   const interval = syncIntervalSeconds((await log.start()).eval.config.log_shared);
   const age = now - manifest.mtimeMs;
   if (age < (3 * interval + 5) * 1000) {
-    return { state: 'running', source: 'filestore', reason: `its filestore manifest was rewritten ${Math.round(age / 1000)}s ago (sync interval ${interval}s)`, lastActivityMs: manifest.mtimeMs };
+    const reason = `its filestore manifest was rewritten ${Math.round(age / 1000)}s ago (sync interval ${interval}s)`;
+    return { state: 'running', source: 'filestore', reason, lastActivityMs: manifest.mtimeMs, buffer: { state: 'filestore', directory, lastActivityMs: manifest.mtimeMs } };
   }
   return { state: 'filestore', directory, lastActivityMs: manifest.mtimeMs };
 }
@@ -74,7 +80,7 @@ function syncIntervalSeconds(logShared: number | boolean | null | undefined): nu
 }
 
 export async function openSampleBuffer(
-  located: Extract<LocatedBuffer, { state: 'database' | 'filestore' }>,
+  located: ReadableBuffer,
   options: { storage: Storage; warn: WarningHandler },
 ): Promise<SampleBufferSource> {
   return located.state === 'database'

@@ -37,6 +37,11 @@ export interface RecoverOptions extends WarningOptions {
   noEvents?: boolean;
   /** Delete the buffer that was used once the output is safe. Default true. */
   cleanup?: boolean;
+  /**
+   * Recover even from a buffer that looks live (a reused pid after a reboot, a clock running
+   * ahead). Such a buffer is never deleted: `cleanup` is ignored.
+   */
+  force?: boolean;
   /** Inspect's data dir (where buffer databases live); default from XDG_DATA_HOME. */
   dataDir?: string;
   /** Storage for the log and output; default by location (local path or s3:// URI). */
@@ -84,9 +89,13 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   let runTotals: RunTotals | undefined;
   try {
     const start = await crashed.start();
-    const buffer = await locateSampleBuffer(location, crashed, { storage, dataDir: options.dataDir });
-    if (buffer.state === 'none') throw new RecoveryNotAvailable(`No sample buffer found for ${location} (${buffer.searched})`);
-    if (buffer.state === 'running') throw new RecoveryNotAvailable(`${location} is still running: ${buffer.reason}`);
+    const located = await locateSampleBuffer(location, crashed, { storage, dataDir: options.dataDir });
+    if (located.state === 'none') throw new RecoveryNotAvailable(`No sample buffer found for ${location} (${located.searched})`);
+    if (located.state === 'running' && !options.force) {
+      throw new RecoveryNotAvailable(`${location} is still running: ${located.reason} (use --force to recover it anyway; its buffer is then left in place)`);
+    }
+    const live = located.state === 'running';
+    const buffer = live ? located.buffer : located;
     await assertNoSuccessfulLog(outputStorage, parentLocation(output), start.eval, [location, output]);
     source = await openSampleBuffer(buffer, { storage, warn });
 
@@ -150,7 +159,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       await storage.delete(output);
       finalOutput = location;
     }
-    const cleanedUp = options.cleanup !== false;
+    const cleanedUp = options.cleanup !== false && !live;
     if (cleanedUp) await source.remove();
     return {
       log: location,

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { heartbeat, heartbeatFileName } from '../../src/buffer/filestore/heartbeat.js';
+import { filestoreDirForLog } from '../../src/buffer/filestore/layout.js';
 import type { RecoveryResult } from '../../src/recover/recover-eval-log.js';
 import { arithHeader, arithSample, arithStart } from '../support/arith-log.js';
 import { isOneLineError } from '../support/cli.js';
@@ -73,6 +75,21 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
     assert.match(overwritten.stdout, new RegExp(`^Recovered 10 samples to ${filestoreLog.replaceAll('.', '\\.')} `));
     assert.equal((await readLog(filestoreLog)).header.status, 'error');
     assert.ok(!existsSync(join(logsDir, recoveredName(filestoreLogName))));
+  });
+
+  it('a live-looking buffer: refused with exit 2 and a hint; --force recovers it and keeps the buffer', async (t) => {
+    const { root, xdgDataHome, filestoreLog } = await layout(t);
+    const bufferDir = filestoreDirForLog(filestoreLog);
+    await writeFile(join(bufferDir, heartbeatFileName), JSON.stringify(heartbeat(2)));
+    const refused = await runCliIn(root, [filestoreLog], { XDG_DATA_HOME: xdgDataHome });
+    assert.equal(refused.status, 2);
+    assert.ok(isOneLineError(refused.stderr), refused.stderr);
+    assert.match(refused.stderr, /is still running: its filestore heartbeat .* \(use --force to recover it anyway; its buffer is then left in place\)/);
+    const forced = await runCliIn(root, [filestoreLog, '--force', '--json'], { XDG_DATA_HOME: xdgDataHome });
+    assert.equal(forced.status, 0, forced.stderr);
+    const result = JSON.parse(forced.stdout) as RecoveryResult;
+    assert.deepEqual([result.samples, result.source, result.cleanedUp], [10, 'filestore', false]);
+    assert.ok(existsSync(join(bufferDir, 'manifest.json')), 'the buffer is left in place');
   });
 
   it('--quiet prints nothing on success', async (t) => {

@@ -612,6 +612,21 @@ describe('recoverEvalLog', () => {
       assert.deepEqual(await readdir(scratch.logsDir), ['run.eval']);
     });
 
+    it('force recovers from a buffer that looks live (a reused pid), and never deletes it', async (t) => {
+      const scratch = await makeScratch(t);
+      const log = scratch.log();
+      await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }));
+      const live = openBufferDatabase(log, scratch.dataDir, process.pid);
+      bufferSample(live, sample(1), 'completed');
+      bufferSample(live, sample(2), 'in-progress');
+      await live.close({ cleanup: false });
+      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, force: true });
+      assert.deepEqual([result.samples, result.completed, result.inProgress, result.source], [2, 1, 1, 'database']);
+      assert.equal(result.cleanedUp, false, 'cleanup is ignored for a live-looking buffer');
+      assert.ok(existsSync(live.path));
+      assert.equal((await readLog(result.output)).samples.size, 2);
+    });
+
     it('a newer dead DB beside an older live one is recovered', async (t) => {
       const scratch = await makeScratch(t);
       const log = scratch.log();
