@@ -22,16 +22,14 @@ export class KeyHashes {
     this.hashes[this.size++] = this.hash(key);
   }
 
-  at(position: number): number {
-    return this.hashes[position]!;
-  }
-
-  /** The hash values held by more than one position. */
-  repeated(): Set<number> {
+  /** The positions whose hash another position holds too: only their keys need reading back. */
+  sharedPositions(): Set<number> {
     const sorted = this.hashes.slice(0, this.size).sort();
     const repeated = new Set<number>();
     for (let index = 1; index < sorted.length; index++) if (sorted[index] === sorted[index - 1]) repeated.add(sorted[index]!);
-    return repeated;
+    const positions = new Set<number>();
+    if (repeated.size) for (let position = 0; position < this.size; position++) if (repeated.has(this.hashes[position]!)) positions.add(position);
+    return positions;
   }
 }
 

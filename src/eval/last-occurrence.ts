@@ -23,13 +23,7 @@ export class LastOccurrence {
 
   /** Positions whose keys must be given to `settle` before `isLast` answers for them. */
   unsettled(): ReadonlySet<number> {
-    if (!this.shared) {
-      const repeated = this.hashes.repeated();
-      this.shared = new Set();
-      if (repeated.size) {
-        for (let position = 0; position < this.hashes.count; position++) if (repeated.has(this.hashes.at(position))) this.shared.add(position);
-      }
-    }
+    this.shared ??= this.hashes.sharedPositions();
     return this.shared;
   }
 

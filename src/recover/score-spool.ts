@@ -136,7 +136,7 @@ export class ScoreSpool {
   private async repeatedLines(): Promise<Map<number, LineAt[]>> {
     const count = this.hashes.count;
     if (this.repeats?.count === count) return this.repeats.byLine;
-    const candidates = this.hashes.repeated();
+    const candidates = this.hashes.sharedPositions();
     const byLine = new Map<number, LineAt[]>();
     if (candidates.size > 0) {
       const byKey = new Map<string, LineAt[]>();
@@ -144,7 +144,7 @@ export class ScoreSpool {
       for await (const batch of this.file.lineBatches()) {
         for (const { offset, bytes } of batch) {
           const index = line++;
-          if (!candidates.has(this.hashes.at(index))) continue;
+          if (!candidates.has(index)) continue;
           const [key] = parseLine(bytes.toString('utf8'));
           const lines = byKey.get(key) ?? [];
           lines.push({ line: index, offset, length: bytes.length });
