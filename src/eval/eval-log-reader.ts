@@ -20,7 +20,6 @@ import {
   type LogStart,
 } from './schemas.js';
 
-const batchCharacters = 256 * 1024;
 /** Larger summaries entries (a flush of n/20 samples can be megabytes) are decoded as a stream. */
 const streamedSummariesAbove = 1024 * 1024;
 
@@ -114,21 +113,9 @@ export class EvalLogReader {
       const what = `${this.name}: ${entry.name}`;
       // Rows are parsed and validated a batch at a time: one call per row would cost more than
       // the parsing itself, and a batch bounds what is held as objects.
-      let batch: string[] = [];
-      let batchLength = 0;
-      const parsed = () => validate(EvalSampleSummariesSchema, parsePythonJson(`[${batch.join(',')}]`, what), what);
       for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what)) {
-        for (const text of texts) {
-          batch.push(text);
-          batchLength += text.length;
-          if (batchLength >= batchCharacters) {
-            yield* parsed();
-            batch = [];
-            batchLength = 0;
-          }
-        }
+        yield* validate(EvalSampleSummariesSchema, parsePythonJson(`[${texts.join(',')}]`, what), what);
       }
-      if (batch.length) yield* parsed();
     }
   }
 

@@ -21,9 +21,10 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what
   let elements = 0;
   /** The current element's bytes from earlier chunks. */
   let carried: Uint8Array[] = [];
+  /** Elements complete but not yet handed on: small chunks' elements are gathered into one batch. */
+  let completed: string[] = [];
+  let completedLength = 0;
   for await (const chunk of chunks) {
-    let completed: string[] = [];
-    let completedLength = 0;
     let elementStart = 0;
     for (let at = 0; at < chunk.length; at++) {
       const byte = chunk[at]!;
@@ -73,11 +74,11 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what
         if (--depth < 1) throw invalid('its brackets do not balance');
       }
     }
-    if (completed.length) yield completed;
     // Copied: the chunk may be a buffer its producer reuses.
     if (depth > 0 && elementStart < chunk.length) carried.push(Buffer.from(chunk.subarray(elementStart)));
   }
   if (!closed) throw invalid(depth === 0 && !inString ? 'no array' : 'it ends before its closing bracket');
+  if (completed.length) yield completed;
 }
 
 function nextQuoteOrBackslash(chunk: Uint8Array, from: number): number {
