@@ -18,7 +18,7 @@ import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import { LocalStorage } from '../../src/storage/local-storage.js';
 import type { Storage } from '../../src/storage/storage.js';
 import { ZipReader } from '../../src/zip/zip-reader.js';
-import { makeTempDir, removeTempDir } from '../buffer/database/buffer-database-helpers.js';
+import { makeTempDir, removeTempDir } from '../support/temp-dir.js';
 import { s3ServerAvailability, startS3Server, type TestS3Server } from '../support/s3-server.js';
 import { repoRoot } from '../support/shared-fixtures.js';
 import { pythonReadsZip } from '../support/python.js';

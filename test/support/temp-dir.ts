@@ -1,11 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 
-/** A fresh directory under the system temp dir; remove it with `removeTempDir`. */
+/**
+ * A fresh directory under the system temp dir; remove it with `removeTempDir`. Its real path:
+ * a buffer DB's location hashes the log's URI, which must not depend on how the path is spelled.
+ */
 export function makeTempDir(prefix = 'inspect-recover-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return realpathSync(mkdtempSync(join(tmpdir(), prefix)));
 }
 
 export function removeTempDir(dir: string): void {

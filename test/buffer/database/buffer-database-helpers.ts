@@ -1,11 +1,11 @@
 /** Inputs for the buffer-database tests: the Inspect schema, hand-built DBs, the fixture re-homed. */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, realpath, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { isProcessAlive } from '../../../src/buffer/database/candidates.js';
 import { inspectFixture } from '../../support/shared-fixtures.js';
+import { makeTempDir } from '../../support/temp-dir.js';
 
 /** SampleBufferDatabase.SCHEMA as of the fixture's Inspect (sample-buffer.md §A.3). */
 export const currentSchemaSql = `
@@ -51,14 +51,6 @@ export function insertEvent(db: Database.Database, sampleId: string, epoch: numb
   db.prepare('INSERT INTO events (event_id, sample_id, sample_epoch, data) VALUES (?, ?, ?, ?)').run(eventId, sampleId, epoch, data);
 }
 
-export async function makeTempDir(prefix: string): Promise<string> {
-  // realpath: the hashed log-dir URI must be the same whichever way the path is spelled.
-  return realpath(await mkdtemp(join(tmpdir(), prefix)));
-}
-
-export async function removeTempDir(path: string): Promise<void> {
-  await rm(path, { recursive: true, force: true });
-}
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');

@@ -14,9 +14,9 @@ import {
   fixtureDatabasePath,
   fixtureLogFileName,
   rehomeFixture,
-  removeTempDir,
   type RehomedFixture,
 } from './buffer-database-helpers.js';
+import { removeTempDir } from '../../support/temp-dir.js';
 
 const completedIds = ['5', 's-008'];
 const inProgressIds = ['7', 's-006', '9', 's-010'];

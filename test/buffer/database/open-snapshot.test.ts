@@ -15,9 +15,8 @@ import {
   insertEvent,
   insertSample,
   legacySchemaSql,
-  makeTempDir,
-  removeTempDir,
 } from './buffer-database-helpers.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const summary = (id: string) => JSON.stringify({ id, epoch: 1, input: 'hi', target: 'x', completed: false });
 

@@ -13,9 +13,8 @@ import {
   insertEvent,
   insertSample,
   legacySchemaSql,
-  makeTempDir,
-  removeTempDir,
 } from './buffer-database-helpers.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
 const message = (content: unknown) => ({ id: 'm1', role: 'user', content });

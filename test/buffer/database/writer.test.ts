@@ -16,7 +16,8 @@ import { SampleBufferDatabase, type BufferSyncHook } from '../../../src/buffer/d
 import type { EvalSampleSummary } from '../../../src/eval/schemas.js';
 import { parsePythonJson } from '../../../src/json/python-json.js';
 import { conformanceSuiteOptions } from '../../support/shared-fixtures.js';
-import { fixtureDatabasePath, makeTempDir, removeTempDir, sha256Hex } from './buffer-database-helpers.js';
+import { fixtureDatabasePath, sha256Hex } from './buffer-database-helpers.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 import { completedFrom } from '../../support/buffer-summaries.js';
 
 // --- Inspect-shaped inputs (modelled on the fixture's `arith` sample s-008) -----------------------

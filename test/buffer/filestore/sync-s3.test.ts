@@ -11,7 +11,7 @@ import { parsePythonJson } from '../../../src/json/python-json.js';
 import { parseS3Location } from '../../../src/storage/s3-location.js';
 import { S3Storage } from '../../../src/storage/s3-storage.js';
 import { s3ServerAvailability, startS3Server, type TestS3Server } from '../../support/s3-server.js';
-import { makeTempDir, removeTempDir } from '../database/buffer-database-helpers.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 import { crashedLogName } from './filestore-helpers.js';
 import { assertFilestoreMirrorsDatabase, completedSummary, laterEvents, metrics, openingEvents, startSummary } from './sync-helpers.js';
 

@@ -20,7 +20,7 @@ import { LocalStorage } from '../../../src/storage/local-storage.js';
 import type { Storage } from '../../../src/storage/storage.js';
 import { arithHeader, arithSample, arithStart } from '../../support/arith-log.js';
 import { conformanceSuiteOptions, inspectFixture } from '../../support/shared-fixtures.js';
-import { makeTempDir, removeTempDir } from '../database/buffer-database-helpers.js';
+import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 import { crashedLogName } from './filestore-helpers.js';
 import {
   assertFilestoreMirrorsDatabase,
