@@ -93,3 +93,17 @@ export class RecoveryNotAvailable extends InspectRecoverError {
     super('RECOVERY_NOT_AVAILABLE', message, { exitCode: 2 });
   }
 }
+
+/** Another recovery of the same log holds its lease (recover/recovery-lease.ts). */
+export class LogLeasedError extends InspectRecoverError {
+  constructor(message: string) {
+    super('LOG_LEASED', message, { exitCode: 2 });
+  }
+}
+
+/** A log start that Inspect could not read logs written from; the message names the field. */
+export class LogStartError extends InspectRecoverError {
+  constructor(message: string) {
+    super('LOG_START', message, { exitCode: 2 });
+  }
+}

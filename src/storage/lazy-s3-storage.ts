@@ -62,6 +62,18 @@ export class LazyS3Storage implements Storage {
     return (await this.driver()).deleteTree(directory);
   }
 
+  async createExclusive(location: string, data: Uint8Array | string): Promise<string | undefined> {
+    return (await this.driver()).createExclusive(location, data);
+  }
+
+  async readTagged(location: string): Promise<{ data: Uint8Array; etag: string } | undefined> {
+    return (await this.driver()).readTagged(location);
+  }
+
+  async replaceIfTagged(location: string, data: Uint8Array | string, etag: string): Promise<string | undefined> {
+    return (await this.driver()).replaceIfTagged(location, data, etag);
+  }
+
   async stat(location: string): Promise<StorageStat | undefined> {
     return (await this.driver()).stat(location);
   }

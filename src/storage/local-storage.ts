@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileByteSource } from '../bytes/file-byte-source.js';
@@ -41,15 +41,7 @@ export class LocalStorage implements Storage {
   }
 
   async write(location: string, data: Uint8Array | string): Promise<void> {
-    await replaceAtomically(localPath(location), async (tempPath) => {
-      const file = await open(tempPath, 'wx');
-      try {
-        await file.writeFile(data);
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-    });
+    await replaceAtomically(localPath(location), (tempPath) => writeDurably(tempPath, data));
   }
 
   async writeFromFile(location: string, sourcePath: string): Promise<void> {
@@ -98,6 +90,55 @@ export class LocalStorage implements Storage {
     });
   }
 
+  async createExclusive(location: string, data: Uint8Array | string): Promise<string | undefined> {
+    const path = localPath(location);
+    await mkdir(dirname(path), { recursive: true }).catch((error: unknown) => {
+      throw writeError(error, path);
+    });
+    // Filled under a temp name, then linked into place: link() fails when the name exists, and
+    // a reader never sees the record half-written.
+    const tempPath = temporarySibling(path);
+    try {
+      await writeDurably(tempPath, data);
+      await link(tempPath, path);
+    } catch (error) {
+      if (isErrorCode(error, 'EEXIST')) return undefined;
+      throw writeError(error, path);
+    } finally {
+      await rm(tempPath, { force: true }).catch(() => undefined);
+    }
+    return contentTag(data);
+  }
+
+  async readTagged(location: string): Promise<{ data: Uint8Array; etag: string } | undefined> {
+    const path = localPath(location);
+    try {
+      const data = await readFile(path);
+      return { data, etag: contentTag(data) };
+    } catch (error) {
+      if (isErrorCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
+      throw fileSystemError(error, path, 'read');
+    }
+  }
+
+  /**
+   * Compare-and-swap under a short-lived lock file (taken with an exclusive create; one older
+   * than `staleLockMs` is a crashed holder's and is broken): compare, then replace atomically.
+   */
+  async replaceIfTagged(location: string, data: Uint8Array | string, etag: string): Promise<string | undefined> {
+    const path = localPath(location);
+    const lockPath = `${path}.lock`;
+    await takeLock(lockPath);
+    try {
+      const current = await this.readTagged(path);
+      if (current?.etag !== etag) return undefined;
+      await this.write(path, data);
+      return contentTag(data);
+    } finally {
+      await rm(lockPath, { force: true }).catch(() => undefined);
+    }
+  }
+
   async stat(location: string): Promise<StorageStat | undefined> {
     const path = localPath(location);
     try {
@@ -117,14 +158,50 @@ export class LocalStorage implements Storage {
   }
 }
 
+const staleLockMs = 10_000;
+
+async function takeLock(lockPath: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(lockPath, String(process.pid), { flag: 'wx' });
+      return;
+    } catch (error) {
+      if (!isErrorCode(error, 'EEXIST')) throw writeError(error, lockPath);
+    }
+    const held = await stat(lockPath).catch(() => undefined);
+    if (held && Date.now() - held.mtimeMs > staleLockMs) await rm(lockPath, { force: true });
+    if (attempt > 2000) throw new StorageError(`${lockPath}: cannot take the lock: another process holds it`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A local file's version tag: a hash of its bytes (records written here carry a unique token). */
+function contentTag(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 32);
+}
+
+async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
+  const file = await open(path, 'wx');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+function temporarySibling(path: string): string {
+  // Keep the name short enough for NAME_MAX even for long target names.
+  return join(dirname(path), `.${basename(path).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
 /** Creates `path` through `fill(tempPath)` (which must fsync), then renames it into place. */
 async function replaceAtomically(path: string, fill: (tempPath: string) => Promise<void>): Promise<void> {
   const directory = dirname(path);
   await mkdir(directory, { recursive: true }).catch((error: unknown) => {
     throw writeError(error, path);
   });
-  // Keep the name short enough for NAME_MAX even for long target names.
-  const tempPath = join(directory, `.${basename(path).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
+  const tempPath = temporarySibling(path);
   try {
     await fill(tempPath);
     await rename(tempPath, path);

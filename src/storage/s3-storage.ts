@@ -210,6 +210,46 @@ export class S3Storage implements Storage {
     }
   }
 
+  async createExclusive(location: string, data: Uint8Array | string): Promise<string | undefined> {
+    return this.conditionalPut(location, data, { IfNoneMatch: '*' });
+  }
+
+  async readTagged(location: string): Promise<{ data: Uint8Array; etag: string } | undefined> {
+    const { bucket, key } = parseS3Location(location);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { data: await bodyBytes(response.Body), etag: response.ETag ?? '' };
+    } catch (error) {
+      const failure = this.failure(error, location, 'read');
+      if (failure instanceof NotFoundError && errorName(error) !== 'NoSuchBucket') return undefined;
+      throw failure;
+    }
+  }
+
+  async replaceIfTagged(location: string, data: Uint8Array | string, etag: string): Promise<string | undefined> {
+    return this.conditionalPut(location, data, { IfMatch: etag });
+  }
+
+  /** A PUT that S3 refuses with 412 (or 409 for a concurrent conditional write) when its condition fails. */
+  private async conditionalPut(
+    location: string,
+    data: Uint8Array | string,
+    condition: { IfNoneMatch: string } | { IfMatch: string },
+  ): Promise<string | undefined> {
+    const { bucket, key } = parseS3Location(location);
+    try {
+      const response = await this.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ...condition }));
+      return response.ETag ?? '';
+    } catch (error) {
+      const status = httpStatus(error);
+      const name = errorName(error);
+      if (status === 412 || status === 409 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict') return undefined;
+      // If-Match on an object that is gone.
+      if ('IfMatch' in condition && (name === 'NoSuchKey' || status === 404)) return undefined;
+      throw this.failure(error, location, 'write');
+    }
+  }
+
   /** undefined when there is no such object. A missing bucket also gives undefined: HEAD responses have no body to tell them apart. */
   async stat(location: string): Promise<StorageStat | undefined> {
     const { bucket, key } = parseS3Location(location);

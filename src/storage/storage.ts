@@ -41,6 +41,15 @@ export interface Storage {
   delete(location: string): Promise<void>;
   /** Deletes a directory and everything under it; no error when it is already gone. */
   deleteTree(directory: string): Promise<void>;
+  /**
+   * Creates the file or object only if none exists (S3 `If-None-Match: *`; locally an exclusive
+   * create): the new version's tag, or undefined when one exists already. For small records (leases).
+   */
+  createExclusive(location: string, data: Uint8Array | string): Promise<string | undefined>;
+  /** The whole file or object with its version tag; undefined when it does not exist. */
+  readTagged(location: string): Promise<{ data: Uint8Array; etag: string } | undefined>;
+  /** Replaces it only while its version is still `etag` (S3 `If-Match`): the new tag, or undefined when it changed or is gone. */
+  replaceIfTagged(location: string, data: Uint8Array | string, etag: string): Promise<string | undefined>;
   /** undefined when it does not exist. */
   stat(location: string): Promise<StorageStat | undefined>;
   /** Joins a directory location and a relative name. */

@@ -4,7 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NotFoundError } from '../../src/errors.js';
+import { hostname } from 'node:os';
+import { LogLeasedError, NotFoundError } from '../../src/errors.js';
+import { leaseLocation, RecoveryLease } from '../../src/recover/recovery-lease.js';
 import type { Storage } from '../../src/storage/storage.js';
 
 export interface StorageFixture {
@@ -276,6 +278,54 @@ export function storageConformanceSuite(name: string, setup: () => Promise<Stora
       assert.equal(location, storage.join(storage.join(fixture.root, 'join'), 'a', 'b.txt'));
       await storage.write(location, 'joined');
       assert.deepEqual(await storage.list(storage.join(fixture.root, 'join', 'a')), ['b.txt']);
+    });
+
+    it('createExclusive creates once; a second create of the same name is refused', async () => {
+      const location = at('conditional', 'once.lease');
+      const first = await storage.createExclusive(location, 'first');
+      assert.equal(typeof first, 'string');
+      assert.equal(await storage.createExclusive(location, 'second'), undefined);
+      const read = await storage.readTagged(location);
+      assert.deepEqual([text(read!.data), read!.etag], ['first', first]);
+      assert.equal(await storage.readTagged(at('conditional', 'missing')), undefined);
+    });
+
+    it('replaceIfTagged replaces only the version it names; of racing creates exactly one wins', async () => {
+      const location = at('conditional', 'cas.lease');
+      const v1 = (await storage.createExclusive(location, 'v1'))!;
+      const v2 = await storage.replaceIfTagged(location, 'v2', v1);
+      assert.equal(typeof v2, 'string');
+      assert.equal(await storage.replaceIfTagged(location, 'stale', v1), undefined, 'v1 is no longer current');
+      assert.equal(text(await storage.read(location)), 'v2');
+      assert.equal(await storage.replaceIfTagged(at('conditional', 'gone'), 'x', v1), undefined);
+      const raced = at('conditional', 'raced.lease');
+      const outcomes = await Promise.all(Array.from({ length: 8 }, (_, index) => storage.createExclusive(raced, `racer ${index}`)));
+      assert.equal(outcomes.filter((outcome) => outcome !== undefined).length, 1);
+      const current = await storage.readTagged(raced);
+      const swaps = await Promise.all(Array.from({ length: 6 }, (_, index) => storage.replaceIfTagged(raced, `swap ${index}`, current!.etag)));
+      assert.equal(swaps.filter((outcome) => outcome !== undefined).length, 1);
+    });
+
+    it('a recovery lease: held, refused to a second taker with the holder named, released, taken over once expired', async () => {
+      const log = at('lease', 'run.eval');
+      const lease = await RecoveryLease.acquire(storage, log);
+      await assert.rejects(RecoveryLease.acquire(storage, log), (error: unknown) => {
+        assert.ok(error instanceof LogLeasedError);
+        assert.equal(error.exitCode, 2);
+        assert.match(error.message, new RegExp(`is being recovered by ${hostname()} pid ${process.pid} \\(since .*, lease until .*\\)`));
+        return true;
+      });
+      await lease.release();
+      assert.equal(await storage.stat(leaseLocation(storage, log)), undefined);
+      const short = await RecoveryLease.acquire(storage, log, { ttlMs: 1 });
+      // Its expiry passes before its first renewal (as when its holder hangs or is SIGKILLed).
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const takeover = await RecoveryLease.acquire(storage, log);
+      await assert.rejects(short.assertHeld(), /the recovery lease was lost \(another process took it over\); nothing was published/);
+      await short.release();
+      await takeover.assertHeld();
+      await takeover.release();
+      assert.equal(await storage.stat(leaseLocation(storage, log)), undefined);
     });
   });
 }
