@@ -8,6 +8,8 @@ import type { SampleInit } from '../src/recorder/eval-recorder.js';
 /** The run's start, to the second: timestamps in the log read like a run that just happened. */
 const runStartMs = Math.floor(Date.now() / 1000) * 1000;
 
+const sampleId = (index: number) => (index % 2 === 1 ? index : `s-${String(index).padStart(5, '0')}`);
+
 export function syntheticStart(samples: number, task = 'arith_bench'): LogStart {
   return {
     version: 2,
@@ -18,7 +20,7 @@ export function syntheticStart(samples: number, task = 'arith_bench'): LogStart 
       task,
       task_id: `BenchTask${String(samples).padStart(13, '0')}`,
       task_version: 0,
-      dataset: { samples, shuffled: false },
+      dataset: { samples, sample_ids: Array.from({ length: samples }, (_, i) => sampleId(i + 1)), shuffled: false },
       model: 'mockllm/model',
       model_generate_config: {},
       model_args: {},
@@ -33,7 +35,6 @@ export function syntheticStart(samples: number, task = 'arith_bench'): LogStart 
 /** A transcript event: an `event` discriminator and whatever that event carries. */
 type SyntheticEvent = { event: string } & Record<string, unknown>;
 
-const sampleId = (index: number) => (index % 2 === 1 ? index : `s-${String(index).padStart(5, '0')}`);
 const time = (index: number, seconds: number) => new Date(runStartMs + index * 50 + seconds * 1000).toISOString().replace('Z', '+00:00');
 
 export function syntheticInit(index: number): SampleInit {

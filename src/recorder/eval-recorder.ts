@@ -12,6 +12,7 @@
  *   await recorder.finish(header, reductions);      // or abandon() to leave it recoverable
  */
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
+import { completeLogStart } from '../eval/log-start.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferEvent, TaskMetric } from '../buffer/database/schemas.js';
@@ -57,8 +58,13 @@ export class EvalRecorder {
     private readonly logBuffer: number,
   ) {}
 
-  /** Creates the log (the start journal, flushed at once, as Inspect does) and its buffer database. */
-  static async start(logLocation: string, logStart: LogStart, options: EvalRecorderOptions = {}): Promise<EvalRecorder> {
+  /**
+   * Creates the log (the start journal, flushed at once, as Inspect does) and its buffer database.
+   * A start Inspect could not read logs from is refused with a LogStartError naming the field
+   * (`eval.dataset.sample_ids` included); `eval_id` and `run_id` are made when absent.
+   */
+  static async start(logLocation: string, given: LogStart, options: EvalRecorderOptions = {}): Promise<EvalRecorder> {
+    const logStart = completeLogStart(given);
     const log = await EvalLogWriter.create(logLocation, logStart);
     try {
       const sync = options.sync ?? (options.shared ? new FilestoreSyncHook(options.shared) : undefined);

@@ -17,6 +17,8 @@ import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import type { EvalSample } from '../../src/eval/schemas.js';
 import { defaultLogBuffer, EvalRecorder, type SampleInit } from '../../src/recorder/eval-recorder.js';
 import { arithHeader, arithId, arithSample, arithStart } from '../support/arith-log.js';
+import { LogStartError } from '../../src/errors.js';
+import { inspectFixture } from '../support/shared-fixtures.js';
 
 // --- inputs ----------------------------------------------------------------------------------------
 
@@ -111,6 +113,53 @@ const entry = (index: number) => `samples/${arithId(index)}_epoch_1.json`;
 // --- tests -----------------------------------------------------------------------------------------
 
 function defineSuites(): void {
+  describe('EvalRecorder.start: a start Inspect can read logs from', () => {
+    it('refuses a start without eval.dataset.sample_ids, or without a required field, naming it', async () => {
+      const scratch = await makeTempScratch();
+      try {
+        const withoutIds = arithStart({ samples: 3, epochs: 1 });
+        delete withoutIds.eval.dataset.sample_ids;
+        await assert.rejects(EvalRecorder.start(scratch.logFile, withoutIds, { dataDir: scratch.dataDir }), (error: unknown) => {
+          assert.ok(error instanceof LogStartError);
+          assert.equal(error.exitCode, 2);
+          assert.match(error.message, /no eval\.dataset\.sample_ids/);
+          return true;
+        });
+        const withoutModel = arithStart({ samples: 3, epochs: 1 }) as { eval: Record<string, unknown> };
+        delete withoutModel.eval.model;
+        await assert.rejects(EvalRecorder.start(scratch.logFile, withoutModel as never, { dataDir: scratch.dataDir }), /requires: eval\.model/);
+        assert.equal(existsSync(scratch.logFile), false, 'nothing written');
+      } finally {
+        await rm(scratch.root, { recursive: true, force: true });
+      }
+    });
+
+    it("fills what a writer makes itself (eval_id, run_id, dataset.samples); the log carries every field Inspect's fixtures have that its reader needs", async () => {
+      const scratch = await makeTempScratch();
+      try {
+        const start = arithStart({ samples: 3, epochs: 1 });
+        delete start.eval.eval_id;
+        delete start.eval.run_id;
+        delete start.eval.dataset.samples;
+        const recorder = await EvalRecorder.start(scratch.logFile, start, { dataDir: scratch.dataDir });
+        await recorder.abandon();
+        const reader = await EvalLogReader.open(scratch.logFile);
+        const written = (await reader.start()).eval;
+        await reader.close();
+        assert.match(written.eval_id!, /^[A-Za-z0-9]{22}$/);
+        assert.match(written.run_id!, /^[A-Za-z0-9]{22}$/);
+        assert.equal(written.dataset.samples, 3);
+        const fixture = await EvalLogReader.open(inspectFixture('completed', '2026-11-22T13-41-33-00-00_arith_dHiqepvQpxKq7cnWKRdU3X.eval'));
+        const inspects = (await fixture.start()).eval;
+        await fixture.close();
+        for (const key of ['created', 'task', 'dataset', 'model', 'config', 'eval_id', 'run_id'] as const) assert.ok(written[key] !== undefined && inspects[key] !== undefined, key);
+        assert.deepEqual(Object.keys(written.dataset).filter((key) => key === 'sample_ids'), Object.keys(inspects.dataset).filter((key) => key === 'sample_ids'));
+      } finally {
+        await rm(scratch.root, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe('defaultLogBuffer', () => {
     const start = (samples: number | undefined, epochs: number | undefined, logBuffer?: number) => {
       const logStart = arithStart({ samples: samples ?? 0, epochs: epochs ?? 1 });
@@ -186,8 +235,10 @@ function defineSuites(): void {
         await recorder.abandon();
         assert.deepEqual(await readLog(logFile), { finished: false, status: 'started', samples: [entry(1)], summaries: ['1'] });
         const [candidate] = await listBufferDatabases(logFile, { dataDir });
-        assert.deepEqual([candidate?.pid, candidate?.alive], [process.pid, true], 'recoverable once this process is gone');
-        const crashed = await findCrashedBufferDatabase(logFile, { dataDir, isProcessAlive: () => false });
+        // This process lives on, but no longer holds the DB open: recoverable at once.
+        assert.deepEqual([candidate?.pid, candidate?.alive], [process.pid, false]);
+        assert.match(candidate!.reason, /alive but does not hold it open/);
+        const crashed = await findCrashedBufferDatabase(logFile, { dataDir });
         assert.ok(crashed);
         assert.deepEqual((await readBuffer(crashed.path)).samples, [['s-002', false]]);
       }));
@@ -315,3 +366,8 @@ describe('EvalRecorder with shared: the filestore mirror', () => {
     assert.equal((await reader.sampleData(1, 1))?.events.length, arithSample(1, 1).events!.length);
   });
 });
+
+async function makeTempScratch(): Promise<{ root: string; logFile: string; dataDir: string }> {
+  const root = await realpath(await mkdtemp(join(tmpdir(), 'recorder-start-')));
+  return { root, logFile: join(root, 'logs', 'run.eval'), dataDir: join(root, 'data') };
+}

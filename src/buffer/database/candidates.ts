@@ -1,44 +1,34 @@
 /**
  * Which buffer DB to recover a crashed local log from (sample-buffer.md §A.7, recovery.md §3.1):
- * DBs named `<log file name>.<pid>.db` whose pid is not a live process on this machine; the one
- * whose main `.db` file has the newest mtime wins.
+ * DBs named `<log file name>.<pid>.db` whose writer is not alive on this machine (see
+ * writer-liveness.ts: a live pid that does not hold the DB open is a reused one); the one whose
+ * main `.db` file has the newest mtime wins. A log directory that was moved or renamed after the
+ * crash leaves its DB under the old directory's hash: those are found by name as a last resort.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileSystemError } from '../../errors.js';
 import { isS3Location } from '../../storage/s3-location.js';
-import { absoluteLogPath, bufferDatabaseDir, inspectDataDir, localLogDirUri, parseBufferDatabaseFileName } from './location.js';
+import { fileWriterState } from '../writer-liveness.js';
+import { absoluteLogPath, bufferDatabaseDir, inspectDataDir, localLogDirUri, parseBufferDatabaseFileName, sampleBufferDirName } from './location.js';
 
 export interface BufferDatabaseCandidate {
   path: string;
   pid: number;
   mtimeMs: number;
-  /** A process with this pid exists here: the DB may belong to a running eval and must not be used. */
+  /** Its writer is alive here: the DB belongs to a running eval and must not be used. */
   alive: boolean;
+  /** Why it is judged alive or not, for messages. */
+  reason: string;
+  /** Found under another log directory's hash: the log dir was moved or renamed since the crash. */
+  relocated: boolean;
 }
 
 export interface BufferDatabaseSearchOptions {
   /** Inspect's data dir; default `inspectDataDir()`. */
   dataDir?: string;
-  /** Liveness test; default `isProcessAlive`. */
-  isProcessAlive?: (pid: number) => boolean;
-}
-
-// pid_t is a signed 32-bit integer; anything larger cannot name a process (and Node refuses it).
-const maxPid = 2 ** 31 - 1;
-
-/**
- * `process.kill(pid, 0)`: ESRCH means no such process; EPERM means it exists but belongs to
- * someone else. Any other failure counts as alive, so that a DB is never taken from a running eval.
- */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid < 0 || pid > maxPid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
+  /** Whether the DB's writer is alive; default `fileWriterState(pid, path).alive`. */
+  isWriterAlive?: (pid: number, path: string) => boolean;
 }
 
 /**
@@ -56,30 +46,53 @@ export async function logDirUriCandidates(logFile: string): Promise<string[]> {
   return [...new Set(uris)];
 }
 
-/** Every buffer DB of a local log, live or not, newest `.db` mtime first. */
+/**
+ * Every buffer DB of a local log, live or not, newest `.db` mtime first. When none is under the
+ * log directory's own hash, the dead ones of that file name under any other hash (`relocated`).
+ */
 export async function listBufferDatabases(
   logFile: string,
   options: BufferDatabaseSearchOptions = {},
 ): Promise<BufferDatabaseCandidate[]> {
   const dataDir = options.dataDir ?? inspectDataDir();
-  const alive = options.isProcessAlive ?? isProcessAlive;
   const logFileName = isS3Location(logFile) ? logFile.slice(logFile.lastIndexOf('/') + 1) : basename(absoluteLogPath(logFile));
   const directories = new Set((await logDirUriCandidates(logFile)).map((uri) => bufferDatabaseDir(uri, dataDir)));
   const candidates: BufferDatabaseCandidate[] = [];
-  for (const directory of directories) {
-    for (const name of await listDirectory(directory)) {
-      const parsed = parseBufferDatabaseFileName(name);
-      if (parsed?.logFileName !== logFileName) continue;
-      const path = join(directory, name);
-      const mtimeMs = await fileMtime(path);
-      if (mtimeMs === undefined) continue;
-      candidates.push({ path, pid: parsed.pid, mtimeMs, alive: alive(parsed.pid) });
+  for (const directory of directories) candidates.push(...(await databasesIn(directory, logFileName, false, options)));
+  if (candidates.length === 0) {
+    const root = join(dataDir, sampleBufferDirName);
+    for (const hash of await listDirectory(root)) {
+      const directory = join(root, hash);
+      if (directories.has(directory)) continue;
+      // Elsewhere, a live one is another log's of the same name, never this one's.
+      candidates.push(...(await databasesIn(directory, logFileName, true, options)).filter((candidate) => !candidate.alive));
     }
   }
   return candidates.sort(newestFirst);
 }
 
-/** The newest DB whose pid is not alive; undefined when there is none. */
+async function databasesIn(
+  directory: string,
+  logFileName: string,
+  relocated: boolean,
+  options: BufferDatabaseSearchOptions,
+): Promise<BufferDatabaseCandidate[]> {
+  const found: BufferDatabaseCandidate[] = [];
+  for (const name of await listDirectory(directory)) {
+    const parsed = parseBufferDatabaseFileName(name);
+    if (parsed?.logFileName !== logFileName) continue;
+    const path = join(directory, name);
+    const mtimeMs = await fileMtime(path);
+    if (mtimeMs === undefined) continue;
+    const state = options.isWriterAlive
+      ? { alive: options.isWriterAlive(parsed.pid, path), reason: `process ${parsed.pid} (as the caller judges it)` }
+      : fileWriterState(parsed.pid, path);
+    found.push({ path, pid: parsed.pid, mtimeMs, alive: state.alive, reason: state.reason, relocated });
+  }
+  return found;
+}
+
+/** The newest DB whose writer is not alive; undefined when there is none. */
 export function chooseCrashedBufferDatabase(
   candidates: readonly BufferDatabaseCandidate[],
 ): BufferDatabaseCandidate | undefined {

@@ -1,6 +1,7 @@
 /**
  * A liveness signal beside the manifest, which Inspect's filestore lacks: our writer rewrites
- * `heartbeat.json` (host, pid, time, sync interval) at every sync, so a reader on any machine
+ * `heartbeat.json` (host, pid, time, sync interval) at every sync and, between syncs, every
+ * sync interval while the run is alive (idle or not), so a reader on any machine
  * can tell a running writer from a crashed one without a pid check.
  */
 import { hostname } from 'node:os';

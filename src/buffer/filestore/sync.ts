@@ -5,8 +5,9 @@
  *
  * Each sync writes in an order that keeps the filestore readable whenever the writer dies: metadata
  * side files, then the new `segment.<N>.zip` (built in a local temp file, then stored whole), then
- * `manifest.json`, which is the only file that makes them visible, then the heartbeat. Every
- * write replaces its file atomically, and a segment id is never written twice.
+ * `manifest.json`, which is the only file that makes them visible, then the heartbeat. Between
+ * syncs the heartbeat is rewritten on a timer, written to or not, for as long as the run lives.
+ * Every write replaces its file atomically, and a segment id is never written twice.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,10 @@ export class FilestoreSync {
   /** The highest segment id that may exist in storage; undefined before the first sync looked. */
   private highestSegmentId: number | undefined;
   private removed = false;
+  /** Beats between syncs, so an idle run (a slow model call, a backoff) still shows it is alive. */
+  private readonly beat: NodeJS.Timeout;
+  private beating: Promise<void> = Promise.resolve();
+  private lastBeatMs = 0;
   private failure: Error | undefined;
   private failures = 0;
 
@@ -76,6 +81,11 @@ export class FilestoreSync {
       intervalMs: options.intervalSeconds * 1000,
       onError: (error) => this.onError?.(this.recordFailure(error)),
     });
+    this.beat = setInterval(() => {
+      this.beating = this.beatIfIdle();
+    }, options.intervalSeconds * 1000);
+    // A forgotten stop() must not keep the process alive.
+    this.beat.unref();
   }
 
   /** The error of the latest failed sync (scheduled or not), until a sync succeeds. */
@@ -102,6 +112,7 @@ export class FilestoreSync {
 
   /** Ends scheduling and syncs one last time: the filestore then holds everything the DB holds. */
   async stop(): Promise<SyncResult> {
+    await this.stopBeating();
     await this.scheduler.stop();
     return this.sync();
   }
@@ -110,6 +121,7 @@ export class FilestoreSync {
   async remove(): Promise<void> {
     // Set first: a sync queued behind the one under way must not recreate what is deleted.
     this.removed = true;
+    await this.stopBeating();
     await this.scheduler.stop();
     await this.storage.deleteTree(this.bufferDir);
   }
@@ -128,7 +140,7 @@ export class FilestoreSync {
       await this.writeSegment(plan.segment.id, plan.segment.members);
     }
     await this.write(manifestFileName, formatIndentedJson(plan.manifest));
-    await this.write(heartbeatFileName, formatIndentedJson(heartbeat(this.intervalSeconds)));
+    await this.writeHeartbeat();
 
     this.failure = undefined;
     return {
@@ -137,6 +149,26 @@ export class FilestoreSync {
       members: plan.segment?.members.length ?? 0,
       metadataFiles: plan.metadataFiles.length,
     };
+  }
+
+  private async beatIfIdle(): Promise<void> {
+    // Only once the filestore exists (the first sync made it), and only if no sync beat lately.
+    if (this.removed || this.highestSegmentId === undefined || Date.now() - this.lastBeatMs < this.intervalSeconds * 500) return;
+    try {
+      await this.writeHeartbeat();
+    } catch (error) {
+      this.onError?.(this.recordFailure(error));
+    }
+  }
+
+  private async stopBeating(): Promise<void> {
+    clearInterval(this.beat);
+    await this.beating;
+  }
+
+  private async writeHeartbeat(): Promise<void> {
+    await this.write(heartbeatFileName, formatIndentedJson(heartbeat(this.intervalSeconds)));
+    this.lastBeatMs = Date.now();
   }
 
   /**

@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, open, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import {
   chooseCrashedBufferDatabase,
   findCrashedBufferDatabase,
-  isProcessAlive,
   listBufferDatabases,
   type BufferDatabaseCandidate,
 } from '../../../src/buffer/database/candidates.js';
 import { bufferDatabaseDir, localLogDirUri } from '../../../src/buffer/database/location.js';
+import { isProcessAlive } from '../../../src/buffer/writer-liveness.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const logName = '2026-01-01T00-00-00-00-00_task_abc.eval';
@@ -34,7 +35,7 @@ describe('isProcessAlive', () => {
 });
 
 describe('chooseCrashedBufferDatabase', () => {
-  const candidate = (path: string, mtimeMs: number, alive: boolean): BufferDatabaseCandidate => ({ path, pid: 1, mtimeMs, alive });
+  const candidate = (path: string, mtimeMs: number, alive: boolean): BufferDatabaseCandidate => ({ path, pid: 1, mtimeMs, alive, reason: '', relocated: false });
 
   it('picks the newest DB that is not alive', () => {
     const chosen = chooseCrashedBufferDatabase([candidate('/a', 1, false), candidate('/b', 3, true), candidate('/c', 2, false)]);
@@ -54,7 +55,7 @@ describe('listBufferDatabases / findCrashedBufferDatabase', () => {
   let dataDir: string;
   let databaseDir: string;
   const deadPids = new Set([111, 222, 333]);
-  const options = () => ({ dataDir, isProcessAlive: (pid: number) => !deadPids.has(pid) });
+  const options = () => ({ dataDir, isWriterAlive: (pid: number) => !deadPids.has(pid) });
 
   async function touch(name: string, mtimeSeconds: number, directory = databaseDir): Promise<string> {
     const path = join(directory, name);
@@ -107,11 +108,61 @@ describe('listBufferDatabases / findCrashedBufferDatabase', () => {
     assert.deepEqual(await listBufferDatabases(join(logsDir, logName), { dataDir: join(root, 'nowhere') }), []);
   });
 
-  it('never offers a DB named with the pid of this (live) process by default', async () => {
-    await touch(`${logName}.${process.pid}.db`, 1000);
+  it('never offers a DB that a live process holds open', async () => {
+    const path = await touch(`${logName}.${process.pid}.db`, 1000);
+    const held = await open(path, 'r');
+    try {
+      const listed = await listBufferDatabases(join(logsDir, logName), { dataDir });
+      assert.deepEqual(listed.map(({ pid, alive }) => ({ pid, alive })), [{ pid: process.pid, alive: true }]);
+      assert.match(listed[0]!.reason, /holds it open/);
+      assert.equal(await findCrashedBufferDatabase(join(logsDir, logName), { dataDir }), undefined);
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('offers a DB named with a live pid that does not hold it open (a reused pid)', async (t) => {
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    t.after(() => other.kill('SIGKILL'));
+    const pid = other.pid!;
+    assert.equal(isProcessAlive(pid), true);
+    const reused = await touch(`${logName}.${pid}.db`, 1000);
+    const mine = await touch(`${logName}.${process.pid}.db`, 500);
     const listed = await listBufferDatabases(join(logsDir, logName), { dataDir });
-    assert.deepEqual(listed.map(({ pid, alive }) => ({ pid, alive })), [{ pid: process.pid, alive: true }]);
-    assert.equal(await findCrashedBufferDatabase(join(logsDir, logName), { dataDir }), undefined);
+    assert.deepEqual(listed.map(({ path, alive }) => ({ path, alive })), [{ path: reused, alive: false }, { path: mine, alive: false }]);
+    assert.match(listed[0]!.reason, new RegExp(`process ${pid} is alive but does not hold it open`));
+    assert.equal((await findCrashedBufferDatabase(join(logsDir, logName), { dataDir }))?.path, reused);
+  });
+
+  it('pid 1 (alive in every container): judged by its open files, or where those cannot be read, by its start time', async () => {
+    assert.equal(isProcessAlive(1), true);
+    await touch(`${logName}.1.db`, 1000);
+    const [listed] = await listBufferDatabases(join(logsDir, logName), { dataDir });
+    let readable = true;
+    try {
+      for (const fd of readdirSync('/proc/1/fd')) readlinkSync(`/proc/1/fd/${fd}`);
+    } catch {
+      readable = false;
+    }
+    if (readable) {
+      assert.deepEqual([listed?.alive, listed?.reason], [false, 'process 1 is alive but does not hold it open (a reused pid)']);
+    } else {
+      // pid 1 started before this file was made, so it could be the writer: kept from recovery without --force.
+      assert.deepEqual([listed?.alive, listed?.reason], [true, 'live process 1 may hold it (its open files cannot be read here)']);
+    }
+  });
+
+  it("finds a moved log dir's DB under its old hash, by file name, and only dead ones there", async () => {
+    const oldDir = bufferDatabaseDir(localLogDirUri(join(root, 'old-logs')), dataDir);
+    await mkdir(oldDir, { recursive: true });
+    const moved = await touch(`${logName}.111.db`, 1000, oldDir);
+    await touch(`${logName}.999.db`, 3000, oldDir);
+    await touch(`other-${logName}.222.db`, 2000, oldDir);
+    const listed = await listBufferDatabases(join(logsDir, logName), options());
+    assert.deepEqual(listed.map(({ path, relocated }) => ({ path, relocated })), [{ path: moved, relocated: true }]);
+    // Once one is under the log dir's own hash, the others are not looked at.
+    const own = await touch(`${logName}.222.db`, 500);
+    assert.deepEqual((await listBufferDatabases(join(logsDir, logName), options())).map(({ path }) => path), [own]);
   });
 
   it('also looks under the hash of the real path when the log dir is reached through a symlink', async () => {

@@ -1,6 +1,6 @@
 /** The reader against the DB a SIGKILLed Inspect left behind (fixtures/inspect/crashed-database). */
 import assert from 'node:assert/strict';
-import { copyFile, utimes } from 'node:fs/promises';
+import { copyFile, open, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findCrashedBufferDatabase, listBufferDatabases } from '../../../src/buffer/database/candidates.js';
@@ -247,11 +247,12 @@ describe('sample buffer database: crashed Inspect fixture', conformanceSuiteOpti
     );
   });
 
-  it('skips a DB named with a live pid even when it is newer', async () => {
+  it('skips a DB that a live process holds open even when it is newer', async () => {
     const liveCopy = join(fixture.databaseDir, `${fixtureLogFileName}.${process.pid}.db`);
     await copyFile(fixture.databasePath, liveCopy);
     const future = new Date(Date.now() + 60_000);
     await utimes(liveCopy, future, future);
+    const held = await open(liveCopy, 'r');
     try {
       const listed = await listBufferDatabases(fixture.logFile, { dataDir: fixture.dataDir });
       assert.deepEqual(
@@ -264,6 +265,7 @@ describe('sample buffer database: crashed Inspect fixture', conformanceSuiteOpti
       const chosen = await findCrashedBufferDatabase(fixture.logFile, { dataDir: fixture.dataDir });
       assert.equal(chosen?.path, fixture.databasePath);
     } finally {
+      await held.close();
       await removeTempDir(liveCopy);
     }
   });

@@ -1,0 +1,103 @@
+/**
+ * Whether the process that wrote a buffer is still writing it. A pid alone proves little: pid 1
+ * is alive in every container, and pids are reused after a reboot or in a new pod. So a live
+ * pid counts only when that process really holds the file open (Linux: its /proc fd links), or,
+ * where that cannot be read, when it started before the file was created.
+ */
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+
+// pid_t is a signed 32-bit integer; anything larger cannot name a process (and Node refuses it).
+const maxPid = 2 ** 31 - 1;
+
+/** Linux's USER_HZ: the unit of a process's start time in /proc/<pid>/stat on every mainstream kernel. */
+const clockTicksPerSecond = 100;
+
+/**
+ * `process.kill(pid, 0)`: ESRCH means no such process; EPERM means it exists but belongs to
+ * someone else. Any other failure counts as alive, so that a buffer is never taken from a running eval.
+ */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid < 0 || pid > maxPid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+export interface WriterState {
+  alive: boolean;
+  /** Why, in words that fit after "its writer": for messages. */
+  reason: string;
+}
+
+/** Whether process `pid` is alive here and is the one writing `path` (a file it keeps open). */
+export function fileWriterState(pid: number, path: string): WriterState {
+  if (!isProcessAlive(pid)) return { alive: false, reason: `process ${pid} is gone` };
+  const held = holdsOpen(pid, [path, `${path}-wal`]);
+  if (held === true) return { alive: true, reason: `live process ${pid} holds it open` };
+  if (held === false) return { alive: false, reason: `process ${pid} is alive but does not hold it open (a reused pid)` };
+  const started = processStartMs(pid);
+  const created = fileCreatedMs(path);
+  if (started !== undefined && created !== undefined && started > created + 1000) {
+    return { alive: false, reason: `process ${pid} started after the file was created (a reused pid)` };
+  }
+  return { alive: true, reason: `live process ${pid} may hold it (its open files cannot be read here)` };
+}
+
+/** true or false from the process's open files; undefined where they cannot be read (not Linux, or not permitted). */
+function holdsOpen(pid: number, paths: string[]): boolean | undefined {
+  const fdDir = `/proc/${pid}/fd`;
+  let fds: string[];
+  try {
+    fds = readdirSync(fdDir);
+  } catch {
+    return undefined;
+  }
+  const wanted = new Set<string>();
+  for (const path of paths) {
+    wanted.add(path);
+    try {
+      wanted.add(realpathSync(path));
+    } catch {
+      // A -wal that does not exist cannot be held.
+    }
+  }
+  for (const fd of fds) {
+    try {
+      if (wanted.has(readlinkSync(`${fdDir}/${fd}`))) return true;
+    } catch (error) {
+      // Listable but not readable (another user's process, another pid namespace): unknown.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') return undefined;
+      // Otherwise the fd closed while we looked.
+    }
+  }
+  return false;
+}
+
+/** When the process started, from /proc (Linux); undefined elsewhere. */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime), counted after the command name, which may itself hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const bootLine = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+    if (!bootLine || !Number.isFinite(ticks)) return undefined;
+    return Number(bootLine[1]) * 1000 + (ticks / clockTicksPerSecond) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file's birth time where the file system records one. */
+function fileCreatedMs(path: string): number | undefined {
+  try {
+    const birth = statSync(path).birthtimeMs;
+    return birth > 0 ? birth : undefined;
+  } catch {
+    return undefined;
+  }
+}
