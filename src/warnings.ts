@@ -19,7 +19,15 @@ export type WarningCode =
   /** The log's scorers use a metric or reducer this tool does not compute: no results written. */
   | 'RESULTS_NOT_RECOMPUTED'
   /** A log in a listed directory could not be read or described: left out of the listing. */
-  | 'LOG_UNREADABLE';
+  | 'LOG_UNREADABLE'
+  /** The buffer database was found under another log directory's hash (the log dir was moved or renamed). */
+  | 'BUFFER_RELOCATED'
+  /** The log has no buffer at all: only its flushed samples are recovered; the others are lost. */
+  | 'BUFFER_MISSING'
+  /** The buffer may still belong to a live run (no proof either way): recovered, but the buffer is kept. */
+  | 'BUFFER_KEPT'
+  /** The log's start has no `eval.dataset.sample_ids`; the recovered log lists the ids it holds. */
+  | 'SAMPLE_IDS_FILLED';
 
 export interface RecoveryWarning {
   code: WarningCode;

@@ -7,6 +7,7 @@ export interface ListCommandOptions {
   logDir: string;
   json?: boolean;
   dataDir?: string;
+  staleAfter?: number;
 }
 
 const statusText: Record<RecoverableEvalLog['status'], string> = {
@@ -15,9 +16,16 @@ const statusText: Record<RecoverableEvalLog['status'], string> = {
   recovered: 'already recovered',
 };
 
+const sourceText: Record<RecoverableEvalLog['source'], string> = {
+  database: 'database',
+  filestore: 'filestore',
+  none: 'none (the buffer is gone: only flushed samples can be recovered)',
+};
+
 export async function listCommand(options: ListCommandOptions, io: CliIo): Promise<void> {
   const logs = await recoverableEvalLogs(options.logDir, {
     dataDir: options.dataDir,
+    staleAfterMs: options.staleAfter,
     // On stderr even with --json: stdout stays the array scripts written for Inspect expect.
     onWarning: (warning) => io.stderr(`warning [${warning.code}]: ${warning.message}\n`),
   });
@@ -32,7 +40,7 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
   for (const log of logs) {
     const shown = isS3Location(log.path) ? log.path : relative(process.cwd(), log.path) || log.path;
     io.stdout(
-      `\nlog: ${shown}\n  source: ${log.source}\n  status: ${statusText[log.status]}, last activity ${log.last_activity}\n` +
+      `\nlog: ${shown}\n  source: ${sourceText[log.source]}\n  status: ${statusText[log.status]}, last activity ${log.last_activity ?? 'unknown'}\n` +
         `  (${log.total_samples} total, ${log.flushed_samples} flushed, ${log.completed_samples} completed, ${log.in_progress_samples} in-progress)\n`,
     );
   }

@@ -30,6 +30,12 @@ function buildProgram(io: CliIo): Command {
     .option('--quiet', 'print nothing but errors')
     .option('--strict', 'fail on the first warning (damaged segment, unreadable metadata...) instead of going on')
     .option('--data-dir <dir>', "Inspect's data dir, where buffer databases live (default: $XDG_DATA_HOME/inspect_ai)")
+    .option('--buffer <path>', 'recover from this buffer instead of searching: a buffer database file or a .buffer/<name> directory (path or s3:// URI)')
+    .option(
+      '--stale-after <duration>',
+      'a buffer without a heartbeat whose last recorded activity is younger than this may belong to a live run: it is recovered but kept (e.g. 30m, 2h; default 1h)',
+      parseDuration,
+    )
     // Options after `show` belong to `show` (its own --json), not to the recover command.
     .enablePositionalOptions()
     .exitOverride()
@@ -50,6 +56,14 @@ function buildProgram(io: CliIo): Command {
       io.stdout((options.json ? JSON.stringify(status, null, 2) : formatStatusCard(status)) + '\n');
     });
   return program;
+}
+
+/** `90`, `90s`, `30m`, `2h`, `1d` → milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$/.exec(text.trim());
+  if (!match) throw new UsageError(`not a duration: ${JSON.stringify(text)} (use e.g. 90s, 30m, 2h, 1d)`);
+  const unit = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
 }
 
 /** Commander's usage errors (`error: unknown option '--x'\n(Did you mean --y?)`) as one line in our format. */

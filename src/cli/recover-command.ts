@@ -13,6 +13,8 @@ export interface RecoverCommandOptions {
   quiet?: boolean;
   strict?: boolean;
   dataDir?: string;
+  buffer?: string;
+  staleAfter?: number;
 }
 
 export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
@@ -32,6 +34,8 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
       force: options.force,
       strict: options.strict,
       dataDir: options.dataDir,
+      buffer: options.buffer,
+      staleAfterMs: options.staleAfter,
       onWarning: showWarning,
       onProgress: (done, total) => progress?.update(done, total),
     });

@@ -1,7 +1,8 @@
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { EvalLogReader } from './eval-log-reader.js';
-import type { EvalStatus } from './schemas.js';
+import { readJsonEvalLog } from './json-log.js';
+import type { EvalLogHeader, EvalSampleSummary, EvalStatus } from './schemas.js';
 
 /** What `inspect-recover show` reports for one log. */
 export interface EvalLogStatus {
@@ -26,32 +27,43 @@ export interface EvalLogStatus {
 
 export async function evalLogStatus(location: string, storage: Storage = storageFor(location)): Promise<EvalLogStatus> {
   const stat = await storage.stat(location);
+  if (location.endsWith('.json')) {
+    const { header, samples } = await readJsonEvalLog(storage, location);
+    return describe(location, header, samples.length, samples.map((sample) => ({ error: sample.error ? sample.error.message : null, completed_at: sample.completed_at })), stat?.mtimeMs);
+  }
   const reader = await EvalLogReader.open(storage.byteSource(location));
   try {
-    const header = await reader.header();
-    const summaries = await reader.summaries();
-    const spec = header.eval;
-    const datasetSamples = spec.dataset.samples;
-    const lastModified = new Date(stat?.mtimeMs ?? Date.now()).toISOString();
-    const finished = header.status !== 'started';
-    return {
-      log: location,
-      task: spec.task,
-      task_file: spec.task_file ?? null,
-      model: spec.model,
-      status: header.status ?? 'started',
-      samples: reader.sampleCount(),
-      total_samples: typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null,
-      errors: summaries.filter((summary) => summary.error).length,
-      created: spec.created,
-      last_modified: lastModified,
-      duration_seconds: finished
-        ? secondsBetween(header.stats?.started_at, header.stats?.completed_at)
-        : secondsBetween(spec.created, latest(summaries.map((summary) => summary.completed_at))),
-    };
+    return describe(location, await reader.header(), reader.sampleCount(), await reader.summaries(), stat?.mtimeMs);
   } finally {
     await reader.close();
   }
+}
+
+function describe(
+  location: string,
+  header: EvalLogHeader,
+  samples: number,
+  summaries: Pick<EvalSampleSummary, 'error' | 'completed_at'>[],
+  mtimeMs: number | undefined,
+): EvalLogStatus {
+  const spec = header.eval;
+  const datasetSamples = spec.dataset.samples;
+  const finished = header.status !== 'started';
+  return {
+    log: location,
+    task: spec.task,
+    task_file: spec.task_file ?? null,
+    model: spec.model,
+    status: header.status ?? 'started',
+    samples,
+    total_samples: typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null,
+    errors: summaries.filter((summary) => summary.error).length,
+    created: spec.created,
+    last_modified: new Date(mtimeMs ?? Date.now()).toISOString(),
+    duration_seconds: finished
+      ? secondsBetween(header.stats?.started_at, header.stats?.completed_at)
+      : secondsBetween(spec.created, latest(summaries.map((summary) => summary.completed_at))),
+  };
 }
 
 function latest(times: (string | null | undefined)[]): string | undefined {

@@ -17,7 +17,8 @@ import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { warningSink, type RecoveryWarning, type WarningOptions } from '../warnings.js';
-import { locateSampleBuffer, openSampleBuffer } from './find-buffer.js';
+import { findSampleBuffer } from './find-buffer.js';
+import { RecoveryLease } from './recovery-lease.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
 import { reconstructSample } from './reconstruct-sample.js';
 import { recoveredHeader } from './recovered-header.js';
@@ -44,6 +45,13 @@ export interface RecoverOptions extends WarningOptions {
   force?: boolean;
   /** Inspect's data dir (where buffer databases live); default from XDG_DATA_HOME. */
   dataDir?: string;
+  /** The buffer to recover from, instead of searching: a database file or a `.buffer/<name>` directory (local or S3). */
+  buffer?: string;
+  /**
+   * How long after its last recorded activity a buffer without a heartbeat may belong to a live
+   * run (in a long model call): such a run is recovered but its buffer kept. Default 1 hour.
+   */
+  staleAfterMs?: number;
   /** Storage for the log and output; default by location (local path or s3:// URI). */
   storage?: Storage;
   /** Called after each sample is written. */
@@ -78,31 +86,67 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       options.onWarning?.(warning);
     },
   });
+  if (location.endsWith('.json')) throw jsonLogRefusal(location);
   const storage = options.storage ?? storageFor(location);
   const output = options.overwrite ? defaultOutputPath(location) : (options.output ?? defaultOutputPath(location));
   if (sameLocation(output, location)) throw new UsageError(`${location}: the output is the log itself; use --overwrite to replace it in place`);
   const outputStorage = options.storage ?? storageFor(output);
 
-  const crashed = await openCrashedLog(storage, location);
+  // Taken before anything is read: a second recovery of this log must not plan from what the first one deletes.
+  const lease = await RecoveryLease.acquire(storage, location);
+  let crashed: EvalLogReader | undefined;
   let source: SampleBufferSource | undefined;
   let writer: EvalLogWriter | undefined;
   let runTotals: RunTotals | undefined;
   try {
-    const start = await crashed.start();
-    const located = await locateSampleBuffer(location, crashed, { storage, dataDir: options.dataDir });
-    if (located.state === 'none') throw new RecoveryNotAvailable(`No sample buffer found for ${location} (${located.searched})`);
-    if (located.state === 'running' && !options.force) {
-      throw new RecoveryNotAvailable(`${location} is still running: ${located.reason} (use --force to recover it anyway; its buffer is then left in place)`);
+    crashed = await openCrashedLog(storage, location);
+    const log = crashed;
+    const start = await log.start();
+    const found = await findSampleBuffer(location, log, { storage, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, warn });
+    source = found.source;
+    if (found.verdict === 'running' && !options.force) {
+      throw new RecoveryNotAvailable(`${location} is still running: ${found.reason} (use --force to recover it anyway; its buffer is then left in place)`);
     }
-    const live = located.state === 'running';
-    const buffer = live ? located.buffer : located;
+    if (found.relocatedFrom !== undefined) {
+      warn({
+        code: 'BUFFER_RELOCATED',
+        message: `The buffer database of ${location} was found under another log directory's hash (the log directory moved since the crash): ${found.relocatedFrom}`,
+        details: { log: location, found: found.relocatedFrom },
+      });
+    }
+    const keepBuffer = found.verdict !== 'crashed';
+    if (found.buffer === undefined) {
+      if (found.verdict === 'uncertain' && options.overwrite && !options.force) {
+        throw new RecoveryNotAvailable(`${location} may still be running: ${found.reason}; not replaced (recover it without --overwrite, or use --force)`);
+      }
+      if (await outputStorage.stat(output)) {
+        throw new RecoveryNotAvailable(`${location} was already recovered to ${output}, and its buffer is gone: recovering again would only lose samples`);
+      }
+    } else if (found.verdict === 'uncertain') {
+      warn({ code: 'BUFFER_KEPT', message: `Recovering ${location} but keeping its buffer: ${found.reason}`, details: { log: location, buffer: source.location } });
+    }
     await assertNoSuccessfulLog(outputStorage, parentLocation(output), start.eval, [location, output]);
-    source = await openSampleBuffer(buffer, { storage, warn });
 
-    const plan = await planSamples(crashed, source);
+    const plan = await planSamples(log, source);
     const total = plan.flushed + plan.buffered.length;
+    if (found.buffer === undefined) {
+      const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
+      const lost = expected > 0 ? `${Math.max(0, expected - total)} of the ${expected} samples were never recovered` : 'samples that were not flushed were never recovered';
+      warn({
+        code: 'BUFFER_MISSING',
+        message: `${location} has no sample buffer (${found.reason}): recovering its ${total} flushed samples only; ${lost}`,
+        details: { log: location, flushed: total, expected },
+      });
+    }
+    if (start.eval.dataset.sample_ids == null) {
+      warn({
+        code: 'SAMPLE_IDS_FILLED',
+        message: `${location}: its start lists no eval.dataset.sample_ids (Inspect's read_eval_log_samples needs them); the recovered log lists the ids of the samples it holds`,
+        details: { log: location },
+      });
+    }
     writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
-    const totals = (runTotals = await RunTotals.create(start.eval.created));
+    const totals = (runTotals = await RunTotals.create(start.eval.created, { collectIds: start.eval.dataset.sample_ids == null }));
     let written = 0;
     const progress = () => options.onProgress?.(++written, total);
     const counted = async (summary: EvalSampleSummary) => {
@@ -115,24 +159,24 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       await counted(summary);
     };
 
-    for (const entry of crashed.sampleEntries()) {
+    for (const entry of log.sampleEntries()) {
       if (plan.replaced.has(entry.name)) continue;
-      await writer.addRawSample(crashed.zip, entry);
+      await writer.addRawSample(log.zip, entry);
       progress();
     }
     // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time:
     // the last row of each copied sample, or for the rare sample without one, its own summary.
-    const directory = crashed.zip.directory;
+    const directory = log.zip.directory;
     let ordinal = 0;
-    for await (const row of crashed.summaryRows()) {
+    for await (const row of log.summaryRows()) {
       const name = sampleEntryName(row.id, row.epoch);
       const position = directory.positionOf(name);
       const last = position !== undefined && plan.lastRowOf[position] === ordinal++;
       if (last && !plan.replaced.has(name)) await addSummary(row);
     }
-    for (const entry of crashed.sampleEntries()) {
+    for (const entry of log.sampleEntries()) {
       if (plan.replaced.has(entry.name) || plan.lastRowOf[directory.positionOf(entry.name)!] !== -1) continue;
-      await addSummary(summarizeSample(await crashed.readSample(entry)));
+      await addSummary(summarizeSample(await log.readSample(entry)));
     }
     for (const entry of plan.buffered) {
       const rebuilt = reconstructSample(await source.read(entry), { noEvents: options.noEvents, evalSandbox: start.eval.sandbox });
@@ -145,22 +189,27 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     }
 
     const results = await recomputedResults(start, totals, warn);
-    const header = recoveredHeader(start, totals, results?.results, await crashed.configUpdates());
+    const header = recoveredHeader(start, totals, results?.results, await log.configUpdates());
+    await lease.assertHeld();
     await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}) });
     writer = undefined;
     // Done with the crashed log: closing it frees its directory before the output's is read.
-    await crashed.close();
+    await log.close();
     await verifyRecoveredLog(outputStorage, output, total);
 
     let finalOutput = output;
     if (options.overwrite) {
+      await lease.assertHeld();
       await storage.copy(output, location);
       await verifyRecoveredLog(storage, location, total);
       await storage.delete(output);
       finalOutput = location;
     }
-    const cleanedUp = options.cleanup !== false && !live;
-    if (cleanedUp) await source.remove();
+    const cleanedUp = options.cleanup !== false && !keepBuffer && found.buffer !== undefined;
+    if (cleanedUp) {
+      await lease.assertHeld();
+      await source.remove();
+    }
     return {
       log: location,
       output: finalOutput,
@@ -178,8 +227,18 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     await writer?.close();
     await runTotals?.close();
     await source?.close();
-    await crashed.close();
+    await crashed?.close();
+    await lease.release();
   }
+}
+
+/** What can and cannot be done with a `.json` log. */
+function jsonLogRefusal(location: string): RecoveryNotAvailable {
+  return new RecoveryNotAvailable(
+    `${location} is a .json log: recovery rebuilds .eval logs, whose flushed samples and journal it copies, and a .json log has neither ` +
+      `(nor a filestore: Inspect allows --log-shared only with .eval). ` +
+      `'inspect-recover show' and '--list' read it; to make runs recoverable, use Inspect's default --log-format eval`,
+  );
 }
 
 /** Whether two spellings name the same file (`logs/x.eval`, `./logs/x.eval`, an absolute path, a file:// URI). */

@@ -1,16 +1,20 @@
 /**
  * The logs under a directory that need recovery (recovery.md §2), newest first: every `.eval`
- * whose status is still `started` and that has a sample buffer. Beyond Inspect's listing, each
- * says whether it crashed, is still running, or was already recovered, and when it last moved.
+ * (or `.json`) whose status is still `started`. Beyond Inspect's listing, logs whose buffer is
+ * gone are listed too (source `none`: their flushed samples can still be recovered), and each
+ * says whether it crashed, is still running, or was already recovered, and when it last recorded
+ * anything. A running log shows its real counts.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { BufferSourceKind } from '../buffer/sample-buffer-source.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
+import { isJsonLogName, readJsonEvalLog } from '../eval/json-log.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { StrictModeError, warningSink, type WarningOptions } from '../warnings.js';
-import { locateSampleBuffer, openSampleBuffer } from './find-buffer.js';
+import { findSampleBuffer, type LogRecord } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 
 export type RecoverableStatus = 'crashed' | 'running' | 'recovered';
@@ -23,10 +27,11 @@ export interface RecoverableEvalLog {
   flushed_samples: number;
   completed_samples: number;
   in_progress_samples: number;
-  source: 'database' | 'filestore';
+  /** `none`: the buffer is gone; only the flushed samples can be recovered. */
+  source: BufferSourceKind;
   status: RecoverableStatus;
-  /** ISO time of the newest sign of life: the buffer's last write, or the log's. */
-  last_activity: string;
+  /** ISO time the run last recorded something (inside its buffer, else its log): not a file's mtime, which a copy resets. */
+  last_activity: string | null;
   /** The log as found (a path under the log dir, or an s3:// URI). */
   path: string;
   /** The recovered log, when one exists already. */
@@ -36,6 +41,8 @@ export interface RecoverableEvalLog {
 export interface ListOptions extends WarningOptions {
   storage?: Storage;
   dataDir?: string;
+  /** As `recoverEvalLog`'s: how long a buffer without a heartbeat may belong to a live run. */
+  staleAfterMs?: number;
 }
 
 export async function recoverableEvalLogs(logDir: string, options: ListOptions = {}): Promise<RecoverableEvalLog[]> {
@@ -48,9 +55,9 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   found.sort((a, b) => b.mtimeMs - a.mtimeMs);
   const warn = warningSink(options);
   const logs: RecoverableEvalLog[] = [];
-  for (const { path, mtimeMs } of found) {
+  for (const { path } of found) {
     try {
-      const entry = await describe(path, mtimeMs, storage, options);
+      const entry = path.endsWith('.json') ? await describeJsonLog(path, storage, options) : await describe(path, storage, options);
       if (entry) logs.push(entry);
     } catch (error) {
       if (error instanceof StrictModeError) throw error;
@@ -63,7 +70,7 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   return logs;
 }
 
-async function describe(path: string, mtimeMs: number, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
+async function describe(path: string, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
   // Most logs in a directory are finished: tell those apart without holding their directories.
   const glance = await EvalLogReader.open(storage.byteSource(path), { headerOnly: true });
   const finished = glance.finished;
@@ -71,40 +78,58 @@ async function describe(path: string, mtimeMs: number, storage: Storage, options
   if (finished) return undefined;
   const log = await EvalLogReader.open(storage.byteSource(path));
   try {
-    const buffer = await locateSampleBuffer(path, log, { storage, dataDir: options.dataDir });
-    if (buffer.state === 'none') return undefined;
-    const recoveredPath = defaultOutputPath(path);
-    const recovered = (await storage.stat(recoveredPath)) !== undefined;
-    const { eval: spec } = await log.start();
-    let completed = 0;
-    let inProgress = 0;
-    if (buffer.state !== 'running') {
-      const source = await openSampleBuffer(buffer, { storage, warn: warningSink(options) });
-      try {
-        for (const sample of await source.samples()) sample.completed ? completed++ : inProgress++;
-      } finally {
-        await source.close();
-      }
-    }
-    return {
-      name: isS3Location(path) ? path : pathToFileURL(resolve(path)).href,
-      task: spec.task,
-      total_samples: (spec.dataset.samples ?? 0) * (spec.config.epochs ?? 1),
-      flushed_samples: log.sampleCount(),
-      completed_samples: completed,
-      in_progress_samples: inProgress,
-      source: buffer.state === 'running' ? buffer.source : buffer.state,
-      status: buffer.state === 'running' ? 'running' : recovered ? 'recovered' : 'crashed',
-      last_activity: new Date(Math.max(mtimeMs, buffer.lastActivityMs)).toISOString(),
-      path,
-      ...(recovered ? { recovered_path: recoveredPath } : {}),
-    };
+    return await listing(path, log, log.sampleCount(), storage, options);
   } finally {
     await log.close();
   }
 }
 
-/** `.eval` files under a directory, at any depth, leaving out `.buffer` and other dot directories. */
+/** A `.json` log still `started`: listed as Inspect lists it (its buffer can only be a database). */
+async function describeJsonLog(path: string, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
+  const { header, samples } = await readJsonEvalLog(storage, path);
+  if ((header.status ?? 'started') !== 'started') return undefined;
+  const record = {
+    start: async () => ({ version: header.version ?? 2, eval: header.eval, plan: header.plan ?? {} }),
+    summaryRows: async function* () {
+      for (const sample of samples) yield { completed_at: sample.completed_at };
+    },
+  };
+  return listing(path, record, new Set(samples.map((sample) => `${typeof sample.id}:${sample.id}:${sample.epoch}`)).size, storage, options);
+}
+
+async function listing(path: string, log: LogRecord, flushed: number, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
+  const found = await findSampleBuffer(path, log, { storage, dataDir: options.dataDir, staleAfterMs: options.staleAfterMs, warn: warningSink(options) });
+  try {
+    const recoveredPath = defaultOutputPath(path);
+    const recovered = (await storage.stat(recoveredPath)) !== undefined;
+    // Recovered, and no buffer left over: nothing more to do (Inspect leaves these out too).
+    if (recovered && found.buffer === undefined) return undefined;
+    const { eval: spec } = await log.start();
+    let completed = 0;
+    let inProgress = 0;
+    for (const sample of await found.source.samples()) sample.completed ? completed++ : inProgress++;
+    return {
+      name: isS3Location(path) ? path : pathToFileURL(resolve(path)).href,
+      task: spec.task,
+      total_samples: (spec.dataset.samples ?? 0) * (spec.config.epochs ?? 1),
+      flushed_samples: flushed,
+      completed_samples: completed,
+      in_progress_samples: inProgress,
+      source: found.source.kind,
+      status: found.verdict === 'running' ? 'running' : recovered ? 'recovered' : 'crashed',
+      last_activity: found.lastActivityMs === undefined ? null : new Date(found.lastActivityMs).toISOString(),
+      path,
+      ...(recovered ? { recovered_path: recoveredPath } : {}),
+    };
+  } finally {
+    await found.source.close();
+  }
+}
+
+/**
+ * Logs under a directory, at any depth, leaving out `.buffer` and other dot directories: every
+ * `.eval`, and `.json` files named as Inspect names logs (an ISO timestamp first).
+ */
 async function evalLogsUnder(storage: Storage, directory: string): Promise<string[]> {
   const logs: string[] = [];
   for (const name of await storage.list(directory)) {
@@ -112,6 +137,8 @@ async function evalLogsUnder(storage: Storage, directory: string): Promise<strin
     const location = storage.join(directory, name);
     if (name.endsWith('.eval')) {
       if (!name.endsWith('-recovered.eval')) logs.push(location);
+    } else if (name.endsWith('.json')) {
+      if (isJsonLogName(name)) logs.push(location);
     } else {
       logs.push(...(await evalLogsUnder(storage, location)));
     }

@@ -14,10 +14,13 @@ export function recoveredHeader(
   results: Record<string, unknown> | undefined,
   configUpdates: unknown[] | undefined,
 ): EvalLogHeader {
+  // Inspect's read_eval_log_samples needs the dataset's ids; a start without them gets the ids recovered.
+  const ids = totals.sampleIds;
+  const spec = ids && start.eval.dataset.sample_ids == null ? { ...start.eval, dataset: { ...start.eval.dataset, sample_ids: [...ids.values()] } } : start.eval;
   return {
     version: 2,
     status: 'error',
-    eval: start.eval,
+    eval: spec,
     plan: start.plan,
     ...(results ? { results } : {}),
     stats: {

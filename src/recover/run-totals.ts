@@ -14,17 +14,21 @@ export class RunTotals {
   readonly roleUsage: Record<string, ModelUsage> = {};
   /** The earliest of the run's creation and every sample's start (ISO strings compare as text). */
   startedAt: string;
+  /** With `collectIds`: each distinct sample id, in first-seen order (int 1 and "1" apart). */
+  readonly sampleIds: Map<string, string | number | bigint> | undefined;
 
   private constructor(
     created: string,
     readonly scores: ScoreSpool,
+    collectIds: boolean,
   ) {
     this.startedAt = created;
+    this.sampleIds = collectIds ? new Map() : undefined;
   }
 
   /** Totals for a run created at `created`; close them to remove their spool. */
-  static async create(created: string): Promise<RunTotals> {
-    return new RunTotals(created, await ScoreSpool.create());
+  static async create(created: string, { collectIds = false } = {}): Promise<RunTotals> {
+    return new RunTotals(created, await ScoreSpool.create(), collectIds);
   }
 
   add(summary: EvalSampleSummary): void {
@@ -34,6 +38,7 @@ export class RunTotals {
     addUsageMap(this.roleUsage, summary.role_usage as Record<string, ModelUsage> | undefined);
     if (summary.started_at && summary.started_at < this.startedAt) this.startedAt = summary.started_at;
     if (summary.scores) this.scores.append(summary.id, summary.scores);
+    this.sampleIds?.set(`${typeof summary.id}:${summary.id}`, summary.id);
   }
 
   close(): Promise<void> {

@@ -15,6 +15,9 @@ import { filestoreDirForLog } from '../../src/buffer/filestore/layout.js';
 import type { EvalSample } from '../../src/eval/schemas.js';
 import { RecoveryNotAvailable } from '../../src/errors.js';
 import { recoverEvalLog, type RecoveryResult } from '../../src/recover/recover-eval-log.js';
+import { findSampleBuffer } from '../../src/recover/find-buffer.js';
+import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
+import { LocalStorage } from '../../src/storage/local-storage.js';
 import { StrictModeError } from '../../src/warnings.js';
 import { noiseBytes } from '../buffer/filestore/filestore-helpers.js';
 import { layOutCrashedFixtures, layOutLargeFixture, type CrashedLayout } from '../support/crashed-layout.js';
@@ -129,11 +132,34 @@ describe('recovery from the segment filestore', conformanceSuiteOptions(), () =>
       assert.equal(result.samples, 10);
     });
 
-    it("no heartbeat (Inspect's own filestore) and a manifest rewritten within a few sync intervals: running", async (t) => {
+    it("no heartbeat (Inspect's own filestore): judged by the newest time recorded inside it, never by file times", async (t) => {
       const { filestoreLog, dataDir, bufferDir } = await layout(t);
+      // A fresh mtime (what cp -r, aws s3 sync and kubectl cp give) says nothing.
       const now = new Date();
       await utimes(join(bufferDir, 'manifest.json'), now, now);
-      await assert.rejects(recoverEvalLog(filestoreLog, { dataDir }), /still running: its filestore manifest was rewritten \d+s ago \(sync interval 2s\)/);
+      const log = await EvalLogReader.open(filestoreLog);
+      t.after(() => log.close());
+      const at = async (now: number) => {
+        const found = await findSampleBuffer(filestoreLog, log, { storage: new LocalStorage(), dataDir, warn: () => undefined, now });
+        await found.source.close();
+        return found;
+      };
+      const recorded = (await at(Date.now())).lastActivityMs!;
+      assert.ok(recorded < Date.parse('2026-11-23T00:00:00Z'), 'the run recorded its last event on 2026-11-22');
+      const running = await at(recorded + 3_000);
+      assert.equal(running.verdict, 'running');
+      assert.match(running.reason, /recorded activity 3s ago \(sync interval 2s\)/);
+      const uncertain = await at(recorded + 20 * 60_000);
+      assert.equal(uncertain.verdict, 'uncertain');
+      assert.match(uncertain.reason, /last recorded activity 20 min ago, within --stale-after \(60 min\)/);
+      assert.equal((await at(recorded + 2 * 3600_000)).verdict, 'crashed');
+    });
+
+    it('a buffer that may still be live (no proof either way) is recovered, but kept, with BUFFER_KEPT', async (t) => {
+      const { filestoreLog, dataDir, bufferDir } = await layout(t);
+      const result = await recoverEvalLog(filestoreLog, { dataDir, staleAfterMs: 1000 * 86_400_000 });
+      assert.equal(result.cleanedUp, false);
+      assert.deepEqual(result.warnings.map((warning) => warning.code), ['BUFFER_KEPT']);
       assert.ok(existsSync(join(bufferDir, 'manifest.json')));
     });
   });

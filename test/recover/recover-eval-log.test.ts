@@ -369,17 +369,30 @@ describe('recoverEvalLog', () => {
   });
 
   describe('refusals', () => {
-    it('no buffer at all → RecoveryNotAvailable; nothing is written', async (t) => {
+    it('no buffer at all (a lost local disk): the flushed samples become a complete error log, with BUFFER_MISSING', async (t) => {
       const scratch = await makeScratch(t);
       const log = scratch.log();
-      await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }), [[sample(1)]]);
+      await writeCrashedLog(log, arithStart({ samples: 5, epochs: 1 }), [[sample(1), sample(2)]]);
+      const before = await readFile(log);
+      await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, strict: true }), /BUFFER_MISSING|no sample buffer/);
+      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+      assert.deepEqual([result.source, result.samples, result.flushed, result.cleanedUp], ['none', 2, 2, false]);
+      assert.deepEqual(result.warnings.map((warning) => warning.code), ['BUFFER_MISSING']);
+      assert.match(result.warnings[0]!.message, /recovering its 2 flushed samples only; 3 of the 5 samples were never recovered/);
+      const recovered = await readLog(result.output);
+      assert.equal(recovered.header.status, 'error');
+      assert.equal(recovered.samples.size, 2);
+      assert.equal(recovered.summaries.length, 2);
+      assert.ok(recovered.header.results, 'results recomputed from the flushed samples');
+      assert.deepEqual(await readFile(log), before, 'the original is unchanged');
+      // Again: the buffer is gone and the output exists; recovering again could only lose samples.
       await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), (error: unknown) => {
         assert.ok(error instanceof RecoveryNotAvailable);
-        assert.equal(error.exitCode, 2);
-        assert.match(error.message, /No sample buffer found/);
+        assert.match(error.message, /already recovered to .*run-recovered\.eval, and its buffer is gone/);
         return true;
       });
-      assert.deepEqual(await readdir(scratch.logsDir), ['run.eval']);
+      // --overwrite of a log that recorded something within --stale-after is refused: a run elsewhere may be writing it.
+      await assert.rejects(recoverEvalLog(scratch.log(), { dataDir: scratch.dataDir, overwrite: true, output: undefined }), /already recovered|may still be running/);
     });
 
     it('a finished log → RecoveryNotAvailable (not crashed)', async (t) => {
@@ -515,7 +528,7 @@ describe('recoverEvalLog', () => {
         },
         delete: async (location) => {
           await local.delete(location);
-          await check('after delete');
+          if (!location.endsWith('.recovery-lease')) await check('after delete');
         },
       });
       const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true, output: scratch.log('ignored.eval'), storage: watching });
@@ -600,26 +613,27 @@ describe('recoverEvalLog', () => {
       const scratch = await makeScratch(t);
       const log = scratch.log();
       await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }));
+      // Held open, as a running eval holds its DB.
       const live = openBufferDatabase(log, scratch.dataDir, process.pid);
+      t.after(() => live.close({ cleanup: false }));
       bufferSample(live, sample(1), 'in-progress');
-      await live.close({ cleanup: false });
       await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), (error: unknown) => {
         assert.ok(error instanceof RecoveryNotAvailable);
-        assert.match(error.message, new RegExp(`still running: .*live process ${process.pid}`));
+        assert.match(error.message, new RegExp(`still running: .*live process ${process.pid} holds it open`));
         return true;
       });
       assert.ok(existsSync(live.path));
       assert.deepEqual(await readdir(scratch.logsDir), ['run.eval']);
     });
 
-    it('force recovers from a buffer that looks live (a reused pid), and never deletes it', async (t) => {
+    it('force recovers from a buffer that looks live, and never deletes it', async (t) => {
       const scratch = await makeScratch(t);
       const log = scratch.log();
       await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }));
       const live = openBufferDatabase(log, scratch.dataDir, process.pid);
+      t.after(() => live.close({ cleanup: false }));
       bufferSample(live, sample(1), 'completed');
       bufferSample(live, sample(2), 'in-progress');
-      await live.close({ cleanup: false });
       const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, force: true });
       assert.deepEqual([result.samples, result.completed, result.inProgress, result.source], [2, 1, 1, 'database']);
       assert.equal(result.cleanedUp, false, 'cleanup is ignored for a live-looking buffer');

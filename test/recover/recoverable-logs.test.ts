@@ -44,7 +44,7 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     for (const entry of listed) {
       assert.equal(entry.status, 'crashed');
       assert.equal(entry.recovered_path, undefined);
-      assert.ok(Date.parse(entry.last_activity) < Date.now() - 30 * 60_000, 'the fixture files are an hour old');
+      assert.ok(Date.parse(entry.last_activity!) < Date.parse('2026-11-23T00:00:00Z'), 'the time the run recorded, not the copy\'s mtime');
     }
     // A trailing slash on the log dir changes nothing.
     assert.deepEqual((await recoverableEvalLogs(`${logsDir}/`, { dataDir })).map((entry) => entry.path).sort(), [databaseLog, filestoreLog].sort());
@@ -83,20 +83,20 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     const log = scratch.log('live.eval');
     await writeCrashedLog(log, arithStart({ samples: 3, epochs: 1 }));
     const db = openBufferDatabase(log, scratch.dataDir, process.pid);
+    t.after(() => db.close({ cleanup: false }));
     bufferSample(db, arithSample(1, 1), 'in-progress');
-    await db.close({ cleanup: false });
 
     const { logsDir, dataDir, filestoreLog } = await layout(t);
     await writeFile(join(filestoreDirForLog(filestoreLog), heartbeatFileName), JSON.stringify(heartbeat(2)));
 
     const [live] = await recoverableEvalLogs(scratch.logsDir, { dataDir: scratch.dataDir });
-    assert.deepEqual([live?.status, live?.source], ['running', 'database']);
+    assert.deepEqual([live?.status, live?.source, live?.in_progress_samples], ['running', 'database', 1], 'a running log shows its real counts');
     const shared = (await recoverableEvalLogs(logsDir, { dataDir })).find((entry) => entry.path === filestoreLog)!;
     assert.deepEqual([shared.status, shared.source], ['running', 'filestore']);
-    assert.ok(Date.now() - Date.parse(shared.last_activity) < 60_000, 'last activity is the heartbeat');
+    assert.ok(Date.parse(shared.last_activity!) < Date.parse('2026-11-23T00:00:00Z'), 'last activity is what the buffer recorded, not the heartbeat');
   });
 
-  it('finished logs and logs without a buffer are not listed; subdirectories are searched, .buffer is not', async (t) => {
+  it('finished logs are not listed, logs without a buffer are (source none); subdirectories are searched, .buffer is not', async (t) => {
     const scratch = await makeScratch(t);
     const start = arithStart({ samples: 2, epochs: 3 });
     const finished = scratch.log('finished.eval');
@@ -114,9 +114,13 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
 
     const listed = await recoverableEvalLogs(scratch.logsDir, { dataDir: scratch.dataDir });
     assert.deepEqual(
-      listed.map((entry) => [entry.path, entry.total_samples, entry.flushed_samples, entry.completed_samples, entry.in_progress_samples, entry.status]),
-      [[nested, 6, 1, 1, 1, 'crashed']],
+      listed.map((entry) => [entry.path, entry.total_samples, entry.flushed_samples, entry.completed_samples, entry.in_progress_samples, entry.status]).sort(),
+      [
+        [nested, 6, 1, 1, 1, 'crashed'],
+        [scratch.log('no-buffer.eval'), 6, 0, 0, 0, 'crashed'],
+      ].sort(),
     );
+    assert.deepEqual(listed.map((entry) => entry.source).sort(), ['database', 'none']);
   });
 
   it('an empty or missing log dir: []', async (t) => {

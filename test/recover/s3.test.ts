@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { heartbeat, heartbeatFileName } from '../../src/buffer/filestore/heartbeat.js';
 import { filestoreDirForLog } from '../../src/buffer/filestore/layout.js';
-import { RecoveryNotAvailable } from '../../src/errors.js';
 import { recoverableEvalLogs } from '../../src/recover/recoverable-logs.js';
 import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
 import { directoryFiles } from '../buffer/filestore/filestore-helpers.js';
@@ -83,13 +82,10 @@ describe('recovery on S3', { ...conformanceSuiteOptions(), ...s3ServerAvailabili
     assert.ok(names.includes('.buffer'), 'cleanup: false kept the filestore');
   });
 
-  it("an Inspect filestore uploaded moments ago (no heartbeat) looks live and is refused until it ages", async () => {
+  it('an Inspect filestore uploaded moments ago (fresh LastModified, old contents) is a copy, recovered at once', async () => {
     const { log, bufferDir } = await upload('fresh', { heartbeat: false });
-    await assert.rejects(recoverEvalLog(log, { storage: server.storage, dataDir: scratch.dataDir }), (error: unknown) => {
-      assert.ok(error instanceof RecoveryNotAvailable);
-      assert.match(error.message, /still running: its filestore manifest was rewritten/);
-      return true;
-    });
-    assert.ok((await server.storage.list(bufferDir)).includes('manifest.json'));
+    const result = await recoverEvalLog(log, { storage: server.storage, dataDir: scratch.dataDir });
+    assert.deepEqual([result.source, result.samples, result.cleanedUp], ['filestore', 10, true]);
+    assert.deepEqual(await server.storage.list(bufferDir), []);
   });
 });

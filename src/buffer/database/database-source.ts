@@ -24,6 +24,13 @@ export class DatabaseBufferSource implements SampleBufferSource {
     return this.reader.sampleListing();
   }
 
+  async lastActivityMs(): Promise<number | undefined> {
+    // SQLite's CURRENT_TIMESTAMP: `YYYY-MM-DD HH:MM:SS`, in UTC.
+    const stamp = this.reader.task().lastUpdated;
+    const ms = stamp === null ? NaN : Date.parse(`${stamp.replace(' ', 'T')}Z`);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+
   async read(entry: BufferedSampleEntry): Promise<BufferedSample> {
     const { id, epoch } = entry;
     const stored = this.reader.sampleMetadata(id, epoch);

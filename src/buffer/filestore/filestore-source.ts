@@ -22,6 +22,10 @@ export class FilestoreBufferSource implements SampleBufferSource {
     return this.reader.samples().map(bufferedSampleEntry);
   }
 
+  lastActivityMs(): Promise<number | undefined> {
+    return this.reader.lastRecordedActivityMs();
+  }
+
   /** Damaged segments are skipped with warnings; pool positions past a gap are flagged in `soundPool`. */
   async read(entry: BufferedSampleEntry): Promise<BufferedSample> {
     const data = await this.reader.sampleData(entry.id, entry.epoch);

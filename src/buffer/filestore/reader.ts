@@ -16,6 +16,7 @@ import { readManifest, sampleSegments, type Manifest, type SampleSegment } from 
 import { readSampleMetadata, type FilestoreSampleMetadata } from './metadata.js';
 import { SampleAssembly, type PoolName, type PoolSoundness } from './sample-assembly.js';
 import { SegmentArchive, type SegmentMember } from './segment.js';
+import { newestTimeMs } from '../sample-buffer-source.js';
 
 export interface FilestoreReaderOptions extends WarningOptions {
   /** Default: `storageFor(logLocation)`. */
@@ -247,6 +248,28 @@ export class FilestoreReader {
     }
     this.openArchives.set(segmentId, archive);
     return archive;
+  }
+
+  /**
+   * The newest time the buffer records: sample start and completion times in the manifest, and
+   * event timestamps in the newest segment (what the last sync wrote). Undefined when it records
+   * none. An unreadable newest segment adds nothing; reading the samples warns about it.
+   */
+  async lastRecordedActivityMs(): Promise<number | undefined> {
+    const times: unknown[] = [];
+    for (const { summary } of this.sampleList) times.push(summary.started_at, summary.completed_at);
+    const newest = this.manifest.segments.at(-1);
+    if (newest !== undefined) {
+      try {
+        const archive = await this.archive(newest.id, this.segmentLocation(newest.id));
+        for await (const member of archive.members()) {
+          for (const row of member.events) times.push((row as { event?: { timestamp?: unknown } } | null)?.event?.timestamp);
+        }
+      } catch (error) {
+        if (!(error instanceof InspectRecoverError)) throw error;
+      }
+    }
+    return newestTimeMs(times);
   }
 
   /** Closes the segments kept open. */

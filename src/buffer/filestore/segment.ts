@@ -5,6 +5,7 @@
  */
 import { JsonFormatError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
+import type { ZipEntry } from '../../zip/zip-entry.js';
 import { ZipReader } from '../../zip/zip-reader.js';
 import { segmentMemberName } from './layout.js';
 
@@ -39,7 +40,15 @@ export class SegmentArchive {
    */
   async member(sampleId: string, epoch: number): Promise<SegmentMember | undefined> {
     const entry = this.zip.entry(segmentMemberName(sampleId, epoch));
-    if (entry === undefined) return undefined;
+    return entry === undefined ? undefined : this.read(entry);
+  }
+
+  /** Every member, in archive order. */
+  async *members(): AsyncGenerator<SegmentMember> {
+    for (const entry of this.zip.eachEntry()) yield await this.read(entry);
+  }
+
+  private async read(entry: ZipEntry): Promise<SegmentMember> {
     const what = `${this.location}: ${entry.name}`;
     const data = await this.zip.json(entry);
     if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new JsonFormatError(`${what} is not a JSON object`);
