@@ -191,7 +191,7 @@ function syncIntervalSeconds(logShared: number | boolean | null | undefined): nu
   return defaultSyncSeconds;
 }
 
-export function formatAge(ms: number): string {
+function formatAge(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   if (seconds < 120) return `${seconds}s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
