@@ -27,7 +27,19 @@ export type WarningCode =
   /** The buffer may still belong to a live run (no proof either way): recovered, but the buffer is kept. */
   | 'BUFFER_KEPT'
   /** The log's start has no `eval.dataset.sample_ids`; the recovered log lists the ids it holds. */
-  | 'SAMPLE_IDS_FILLED';
+  | 'SAMPLE_IDS_FILLED'
+  /** A flushed sample entry fails its check (CRC, size, JSON) or holds a sample the log has already: left out. */
+  | 'SAMPLE_DAMAGED'
+  /** A flushed entry's name disagrees with the (id, epoch) it holds: copied under the name of what it holds. */
+  | 'SAMPLE_RENAMED'
+  /** A sample's entry name or id would unzip outside `samples/` (`..`, a leading `/`, a backslash, a NUL): left out. */
+  | 'SAMPLE_NAME_UNSAFE'
+  /** A buffered sample's rows have the wrong shape or absurd values: left out. */
+  | 'SAMPLE_UNREADABLE'
+  /** A journal summaries entry fails its check: left out; its samples are summarized from their own entries. */
+  | 'JOURNAL_DAMAGED'
+  /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
+  | 'LOG_TRUNCATED';
 
 export interface RecoveryWarning {
   code: WarningCode;

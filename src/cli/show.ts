@@ -13,7 +13,7 @@ export function formatStatusCard(status: EvalLogStatus): string {
     ['Log', status.log],
     ['Task', status.task_file ? `${status.task} (${status.task_file})` : status.task],
     ['Model', status.model],
-    ['Status', statusMeaning[status.status]],
+    ['Status', status.truncated ? `${statusMeaning[status.status]}; cut short (no end records): read from its whole entries` : statusMeaning[status.status]],
     ['Samples', formatProgress(status.samples, status.total_samples)],
     ['Errors', String(status.errors)],
     ['Created', status.created],

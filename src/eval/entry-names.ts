@@ -39,6 +39,19 @@ export function isSampleEntryName(name: string): boolean {
   return name.startsWith('samples/') && name.endsWith('.json');
 }
 
+/** Past this many bytes a sample entry name is refused: zip allows 65,535, and no real id comes near. */
+export const maxSampleEntryNameBytes = 4096;
+
+/**
+ * Whether a name, once unzipped, stays inside the archive's own folders, as every unzip tool
+ * needs: no `..` segment, no leading `/` or drive letter, no backslash, no NUL, and not absurdly long.
+ */
+export function isSafeEntryName(name: string): boolean {
+  if (name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\\') || name.includes('\0')) return false;
+  if (Buffer.byteLength(name, 'utf8') > maxSampleEntryNameBytes) return false;
+  return !name.split('/').includes('..');
+}
+
 /** A key for a sample id that keeps the int 1 and the string "1" apart, as Python's dict keys do. */
 export function sampleIdKey(id: string | number | bigint): string {
   return `${typeof id === 'string' ? 's' : 'n'}:${String(id)}`;

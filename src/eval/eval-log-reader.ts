@@ -1,6 +1,6 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
-import { EvalLogFormatError } from '../errors.js';
+import { EntryDataError, EvalLogFormatError, ZipFormatError } from '../errors.js';
 import { jsonArrayElements } from '../json/json-array-elements.js';
 import { parsePythonJson } from '../json/python-json.js';
 import { ZipReader } from '../zip/zip-reader.js';
@@ -34,11 +34,13 @@ export class EvalLogReader {
   /**
    * With `headerOnly`, only the start journal and `header.json` are listed (no samples, no
    * summaries), and a large log's directory is never held whole: for telling what a log is.
+   * With `salvage`, a log cut short (no end records) opens with its whole entries: see `truncated`.
    */
-  static async open(source: ByteSource | string, { headerOnly = false } = {}): Promise<EvalLogReader> {
+  static async open(source: ByteSource | string, { headerOnly = false, salvage = false } = {}): Promise<EvalLogReader> {
     const bytes = typeof source === 'string' ? new FileByteSource(source) : source;
     try {
-      const zip = await ZipReader.open(bytes, headerOnly ? { keep: (name) => name === EntryName.start || name === EntryName.header } : {});
+      const keep = headerOnly ? (name: string) => name === EntryName.start || name === EntryName.header : undefined;
+      const zip = await ZipReader.open(bytes, { keep, salvage });
       if (!zip.has(EntryName.start) && !zip.has(EntryName.header)) {
         throw new EvalLogFormatError(`${bytes.name}: not an Inspect eval log (no ${EntryName.start} and no ${EntryName.header})`);
       }
@@ -51,6 +53,11 @@ export class EvalLogReader {
 
   get name(): string {
     return this.zip.source.name;
+  }
+
+  /** Set when the log was cut short and opened from its whole entries (`salvage`). */
+  get truncated(): { entries: number; stoppedAt: number } | undefined {
+    return this.zip.salvaged;
   }
 
   /** A finished log has `header.json`; a running or crashed one has only the journal. */
@@ -106,16 +113,44 @@ export class EvalLogReader {
   /**
    * The summary rows as written, duplicates included, parsed one row at a time: a journal entry
    * holds a flush's worth (Inspect flushes every n/20 samples), too many to hold as objects.
+   * With `onDamaged`, an entry whose bytes fail their check (CRC, size, a torn stream) is passed
+   * to it and skipped whole, before any of its rows is given; without, the damage is thrown.
    */
-  async *summaryRows(): AsyncGenerator<EvalSampleSummary> {
+  async *summaryRows({ onDamaged }: { onDamaged?: (entry: ZipEntry, error: Error) => void } = {}): AsyncGenerator<EvalSampleSummary> {
     const final = this.zip.entry(EntryName.summaries);
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
       const what = `${this.name}: ${entry.name}`;
-      // Rows are parsed and validated a batch at a time: one call per row would cost more than
-      // the parsing itself, and a batch bounds what is held as objects.
-      for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what)) {
-        yield* validate(EvalSampleSummariesSchema, parsePythonJson(`[${texts.join(',')}]`, what), what);
+      // A small entry is decoded and checked whole before its first row; a large one is streamed,
+      // so with `onDamaged` it is checked in a pass of its own first.
+      const streamed = entry.compressedSize > streamedSummariesAbove || entry.uncompressedSize > streamedSummariesAbove;
+      const damage = onDamaged && streamed ? await this.damageOf(entry) : undefined;
+      if (damage) {
+        onDamaged!(entry, damage);
+        continue;
       }
+      let batches = 0;
+      try {
+        // Rows are parsed and validated a batch at a time: one call per row would cost more than
+        // the parsing itself, and a batch bounds what is held as objects.
+        for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what)) {
+          batches++;
+          yield* validate(EvalSampleSummariesSchema, parsePythonJson(`[${texts.join(',')}]`, what), what);
+        }
+      } catch (error) {
+        if (!onDamaged || batches > 0 || !isDataDamage(error)) throw error;
+        onDamaged(entry, error as Error);
+      }
+    }
+  }
+
+  /** Why the entry's bytes fail their check, or undefined when they pass (one decode, nothing kept). */
+  private async damageOf(entry: ZipEntry): Promise<Error | undefined> {
+    try {
+      for await (const _ of this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }));
+      return undefined;
+    } catch (error) {
+      if (isDataDamage(error)) return error;
+      throw error;
     }
   }
 
@@ -156,4 +191,9 @@ export class EvalLogReader {
   close(): Promise<void> {
     return this.zip.close();
   }
+}
+
+/** Damage to an entry's bytes, as opposed to what they say. */
+function isDataDamage(error: unknown): error is EntryDataError | ZipFormatError {
+  return error instanceof EntryDataError || error instanceof ZipFormatError;
 }

@@ -6,7 +6,7 @@ import { stringifyPythonJson } from '../json/python-json.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
-import type { ZipReader } from '../zip/zip-reader.js';
+import type { CheckedRawEntry } from '../zip/zip-reader.js';
 import { ZipWriter, type ZipWriterOptions } from '../zip/zip-writer.js';
 import { EntryName, journalSummaryName, sampleEntryName } from './entry-names.js';
 import { summarizeSample } from './sample-summary.js';
@@ -31,6 +31,11 @@ export interface FinishOptions {
   header: EvalLogHeader;
   /** `reductions.json`: the array, or its JSON already encoded as a stream of bytes. */
   reductions?: EvalSampleReductions | AsyncIterable<Uint8Array>;
+  /**
+   * Checks the finished log, as a local file, before it is published: when it throws, nothing
+   * is. Every entry's bytes are first read back and compared with what was written.
+   */
+  verify?: (workingCopy: string) => Promise<void>;
 }
 
 /**
@@ -74,12 +79,14 @@ export class EvalLogWriter {
   }
 
   /**
-   * Copies a sample entry from another log as raw compressed bytes, without decoding it. Its
-   * summary (from that log's summaries) is added with `addSummary`, now or later.
+   * Copies a sample entry from another log as its raw compressed bytes, checked on the way
+   * (`ZipReader.checkedRaw`), under `name` (default its own). When the check fails the entry is
+   * left out and the error thrown; the log is as before. Its summary (from that log's summaries)
+   * is added with `addSummary`, now or later.
    */
-  async addRawSample(source: ZipReader, entry: ZipEntry): Promise<void> {
+  async addRawSample(entry: ZipEntry, raw: CheckedRawEntry, name = entry.name): Promise<void> {
     this.assertOpen();
-    await this.zip.addRaw(entry, source.rawChunks(entry));
+    await this.zip.addRaw(entry, raw.chunks, name);
   }
 
   /** Records a sample's summary; it joins the next flush's journal entry and `summaries.json`. */
@@ -95,12 +102,17 @@ export class EvalLogWriter {
   }
 
   /** Writes `summaries.json`, `reductions.json` (when given) and `header.json`, publishes, and closes. */
-  async finish({ header, reductions }: FinishOptions): Promise<void> {
+  async finish({ header, reductions, verify }: FinishOptions): Promise<void> {
     await this.journalPendingSummaries();
     await this.zip.add(EntryName.summaries, this.summaries.json(), this.entryOptions());
     if (Array.isArray(reductions)) await this.addJson(EntryName.reductions, reductions);
     else if (reductions) await this.zip.add(EntryName.reductions, reductions, this.entryOptions());
     await this.addJson(EntryName.header, header);
+    if (verify) {
+      await this.zip.writeCentralDirectory();
+      await this.zip.checkWritten();
+      await verify(this.zip.path);
+    }
     await this.publish();
     await this.close();
   }

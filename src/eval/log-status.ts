@@ -1,5 +1,6 @@
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
+import { sampleKey } from './entry-names.js';
 import { EvalLogReader } from './eval-log-reader.js';
 import { readJsonEvalLog } from './json-log.js';
 import type { EvalLogHeader, EvalSampleSummary, EvalStatus } from './schemas.js';
@@ -23,17 +24,24 @@ export interface EvalLogStatus {
   last_modified: string;
   /** Finished: stats.started_at to completed_at. Unfinished: created to the last flushed sample's completion. */
   duration_seconds: number | null;
+  /** The log is cut short (no end records): what it holds was read from its whole entries. */
+  truncated: boolean;
 }
 
 export async function evalLogStatus(location: string, storage: Storage = storageFor(location)): Promise<EvalLogStatus> {
   const stat = await storage.stat(location);
   if (location.endsWith('.json')) {
     const { header, samples } = await readJsonEvalLog(storage, location);
-    return describe(location, header, samples.length, samples.map((sample) => ({ error: sample.error ? sample.error.message : null, completed_at: sample.completed_at })), stat?.mtimeMs);
+    const rows = samples.map((sample) => ({ error: sample.error ? sample.error.message : null, completed_at: sample.completed_at }));
+    return { ...describe(location, header, samples.length, rows, stat?.mtimeMs), truncated: false };
   }
-  const reader = await EvalLogReader.open(storage.byteSource(location));
+  const reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true });
   try {
-    return describe(location, await reader.header(), reader.sampleCount(), await reader.summaries(), stat?.mtimeMs);
+    // One row per (id, epoch), the last written winning; damaged journal entries are passed
+    // over, since `show` describes what can be read.
+    const rows = new Map<string, Pick<EvalSampleSummary, 'error' | 'completed_at'>>();
+    for await (const row of reader.summaryRows({ onDamaged: () => undefined })) rows.set(sampleKey(row.id, row.epoch), { error: row.error, completed_at: row.completed_at });
+    return { ...describe(location, await reader.header(), reader.sampleCount(), [...rows.values()], stat?.mtimeMs), truncated: reader.truncated !== undefined };
   } finally {
     await reader.close();
   }
@@ -45,7 +53,7 @@ function describe(
   samples: number,
   summaries: Pick<EvalSampleSummary, 'error' | 'completed_at'>[],
   mtimeMs: number | undefined,
-): EvalLogStatus {
+): Omit<EvalLogStatus, 'truncated'> {
   const spec = header.eval;
   const datasetSamples = spec.dataset.samples;
   const finished = header.status !== 'started';

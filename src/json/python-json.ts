@@ -109,9 +109,16 @@ function isNumberChar(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
 }
 
+/**
+ * The deepest nesting written: Python's json (which Inspect reads logs with) stops at its
+ * recursion limit of 1,000, so anything deeper would make an unreadable log.
+ */
+export const maxJsonDepth = 1000;
+
+/** A JsonFormatError when the value nests deeper than `maxJsonDepth`. */
 export function stringifyPythonJson(value: unknown): string {
   // Plain JSON.stringify when nothing needs a replacer: several times faster on large samples.
-  if (!hasSpecialNumber(value)) {
+  if (!hasSpecialNumber(value, 0)) {
     const json = JSON.stringify(value);
     if (json !== undefined && !escapedSurrogate.test(json)) return json;
   }
@@ -123,13 +130,17 @@ export function stringifyPythonJson(value: unknown): string {
 /** JSON.stringify writes a lone surrogate as a `\\udXXX` escape; Inspect writes it as text. */
 const escapedSurrogate = /\\ud[89a-f][0-9a-f]{2}/i;
 
-/** Whether a value holds a number JSON.stringify would get wrong: NaN, ±Infinity, a bigint. */
-function hasSpecialNumber(value: unknown): boolean {
+/** Whether a value holds a number JSON.stringify would get wrong: NaN, ±Infinity, a bigint; checks the depth on the way. */
+function hasSpecialNumber(value: unknown, depth: number): boolean {
   if (typeof value === 'number') return !Number.isFinite(value);
   if (typeof value === 'bigint') return true;
   if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some(hasSpecialNumber);
-  for (const key in value) if (hasSpecialNumber((value as Record<string, unknown>)[key])) return true;
+  if (depth >= maxJsonDepth) throw new JsonFormatError(`a value nests deeper than ${maxJsonDepth} levels, more than Python's json (which Inspect reads with) allows`);
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasSpecialNumber(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) if (hasSpecialNumber((value as Record<string, unknown>)[key], depth + 1)) return true;
   return false;
 }
 

@@ -6,12 +6,13 @@
  */
 import { resolve } from 'node:path';
 import { EvalLogFormatError, InspectRecoverError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
+import type { ByteSource } from '../bytes/byte-source.js';
+import { FileByteSource } from '../bytes/file-byte-source.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
 import { sampleEntryName } from '../eval/entry-names.js';
-import { summarizeSample } from '../eval/sample-summary.js';
-import type { EvalSampleSummary, LogStart } from '../eval/schemas.js';
-import type { BufferSourceKind, BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import type { EvalSample, EvalSampleSummary, LogStart } from '../eval/schemas.js';
+import type { BufferSourceKind, SampleBufferSource } from '../buffer/sample-buffer-source.js';
 import { localPath } from '../storage/local-storage.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
@@ -20,10 +21,12 @@ import { warningSink, type RecoveryWarning, type WarningOptions } from '../warni
 import { findSampleBuffer } from './find-buffer.js';
 import { RecoveryLease } from './recovery-lease.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
-import { reconstructSample } from './reconstruct-sample.js';
+import { rebuildBufferedSample } from './buffered-samples.js';
+import { bufferedAfterCopy, copyFlushedSamples } from './flushed-samples.js';
 import { recoveredHeader } from './recovered-header.js';
 import { recomputeResults } from './results.js';
 import { RunTotals } from './run-totals.js';
+import { planSamples, sortBuffered } from './sample-plan.js';
 import { assertNoSuccessfulLog } from './success-guard.js';
 
 /** Summaries are journaled every this many samples, so few wait in memory. */
@@ -101,6 +104,13 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   try {
     crashed = await openCrashedLog(storage, location);
     const log = crashed;
+    if (log.truncated) {
+      warn({
+        code: 'LOG_TRUNCATED',
+        message: `${location} is cut short (no end records, as after a partial copy or a full disk): recovering its ${log.truncated.entries} whole entries, up to byte ${log.truncated.stoppedAt}, and its buffer`,
+        details: { log: location, entries: log.truncated.entries, stoppedAt: log.truncated.stoppedAt },
+      });
+    }
     const start = await log.start();
     const found = await findSampleBuffer(location, log, { storage, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, warn });
     source = found.source;
@@ -127,8 +137,54 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     }
     await assertNoSuccessfulLog(outputStorage, parentLocation(output), start.eval, [location, output]);
 
-    const plan = await planSamples(log, source);
-    const total = plan.flushed + plan.buffered.length;
+    const plan = await planSamples(log, source, (entry, error) =>
+      warn({
+        code: 'JOURNAL_DAMAGED',
+        message: `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
+        details: { log: location, entry: entry.name },
+      }),
+    );
+    writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
+    const totals = (runTotals = await RunTotals.create(start.eval.created, { collectIds: start.eval.dataset.sample_ids == null }));
+    let written = 0;
+    const expectedTotal = log.sampleCount() - plan.replaced.size + plan.buffered.length;
+    const progress = () => options.onProgress?.(++written, expectedTotal);
+    const counted = async (summary: EvalSampleSummary) => {
+      totals.add(summary);
+      // Journal as we go, so the summaries waiting for the journal stay few.
+      if (totals.samples % journalEvery === 0) await writer!.flush();
+    };
+    const addSummary = async (summary: EvalSampleSummary) => {
+      await writer!.addSummary(summary);
+      await counted(summary);
+    };
+
+    const copy = await copyFlushedSamples({ log, writer, plan, warn, addSummary, onCopied: progress });
+    // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time:
+    // the last row of each copied sample (those without one were summarized as they were copied).
+    const directory = log.zip.directory;
+    let ordinal = 0;
+    for await (const row of log.summaryRows({ onDamaged: () => undefined })) {
+      const name = sampleEntryName(row.id, row.epoch);
+      const position = directory.positionOf(name);
+      const last = position !== undefined && plan.lastRowOf[position] === ordinal;
+      ordinal++;
+      if (last && !plan.replaced.has(name) && !copy.leftOut.has(name) && !copy.ownSummary.has(name)) await addSummary(row);
+    }
+    const { buffered, duplicates } = bufferedAfterCopy(plan, copy);
+    sortBuffered(buffered);
+    let rebuiltCompleted = 0;
+    let rebuiltInProgress = 0;
+    for (const entry of buffered) {
+      const write = (sample: EvalSample, summary: EvalSampleSummary) => writer!.addSample(sample, summary);
+      const summary = await rebuildBufferedSample(source, entry, write, { location, noEvents: options.noEvents, evalSandbox: start.eval.sandbox, warn });
+      if (!summary) continue;
+      await counted(summary);
+      if (entry.completed) rebuiltCompleted++;
+      else rebuiltInProgress++;
+      progress();
+    }
+    const total = copy.copied + rebuiltCompleted + rebuiltInProgress;
     if (found.buffer === undefined) {
       const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
       const lost = expected > 0 ? `${Math.max(0, expected - total)} of the ${expected} samples were never recovered` : 'samples that were not flushed were never recovered';
@@ -145,63 +201,25 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
         details: { log: location },
       });
     }
-    writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
-    const totals = (runTotals = await RunTotals.create(start.eval.created, { collectIds: start.eval.dataset.sample_ids == null }));
-    let written = 0;
-    const progress = () => options.onProgress?.(++written, total);
-    const counted = async (summary: EvalSampleSummary) => {
-      totals.add(summary);
-      // Journal as we go, so the summaries waiting for the journal stay few.
-      if (totals.samples % journalEvery === 0) await writer!.flush();
-    };
-    const addSummary = async (summary: EvalSampleSummary) => {
-      await writer!.addSummary(summary);
-      await counted(summary);
-    };
-
-    for (const entry of log.sampleEntries()) {
-      if (plan.replaced.has(entry.name)) continue;
-      await writer.addRawSample(log.zip, entry);
-      progress();
-    }
-    // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time:
-    // the last row of each copied sample, or for the rare sample without one, its own summary.
-    const directory = log.zip.directory;
-    let ordinal = 0;
-    for await (const row of log.summaryRows()) {
-      const name = sampleEntryName(row.id, row.epoch);
-      const position = directory.positionOf(name);
-      const last = position !== undefined && plan.lastRowOf[position] === ordinal++;
-      if (last && !plan.replaced.has(name)) await addSummary(row);
-    }
-    for (const entry of log.sampleEntries()) {
-      if (plan.replaced.has(entry.name) || plan.lastRowOf[directory.positionOf(entry.name)!] !== -1) continue;
-      await addSummary(summarizeSample(await log.readSample(entry)));
-    }
-    for (const entry of plan.buffered) {
-      const rebuilt = reconstructSample(await source.read(entry), { noEvents: options.noEvents, evalSandbox: start.eval.sandbox });
-      if (rebuilt.uuidSynthesized) {
-        warn({ code: 'UUID_SYNTHESIZED', message: `Sample id=${entry.id} epoch=${entry.epoch} had no uuid; made one`, details: { id: entry.id, epoch: entry.epoch } });
-      }
-      await writer.addSample(rebuilt.sample as never, rebuilt.summary);
-      await counted(rebuilt.summary);
-      progress();
-    }
 
     const results = await recomputedResults(start, totals, warn);
     const header = recoveredHeader(start, totals, results?.results, await log.configUpdates());
     await lease.assertHeld();
-    await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}) });
+    // Checked before it is published (its bytes as written, then its contents), so a recovery
+    // that fails leaves no output behind.
+    const verify = async (workingCopy: string) => {
+      // Done with the crashed log: closing it frees its directory before the output's is read.
+      await log.close();
+      await verifyRecoveredLog(new FileByteSource(workingCopy), output, total);
+    };
+    await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}), verify });
     writer = undefined;
-    // Done with the crashed log: closing it frees its directory before the output's is read.
-    await log.close();
-    await verifyRecoveredLog(outputStorage, output, total);
 
     let finalOutput = output;
     if (options.overwrite) {
       await lease.assertHeld();
       await storage.copy(output, location);
-      await verifyRecoveredLog(storage, location, total);
+      await verifyRecoveredLog(storage.byteSource(location), location, total);
       await storage.delete(output);
       finalOutput = location;
     }
@@ -215,10 +233,10 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       output: finalOutput,
       source: source.kind,
       samples: total,
-      flushed: plan.flushed,
-      completed: plan.buffered.filter((entry) => entry.completed).length,
-      inProgress: plan.buffered.filter((entry) => !entry.completed).length,
-      duplicates: plan.duplicates,
+      flushed: copy.copied,
+      completed: rebuiltCompleted,
+      inProgress: rebuiltInProgress,
+      duplicates,
       errors: totals.errors,
       warnings,
       cleanedUp,
@@ -251,7 +269,7 @@ function sameLocation(a: string, b: string): boolean {
 async function openCrashedLog(storage: Storage, location: string): Promise<EvalLogReader> {
   let reader: EvalLogReader;
   try {
-    reader = await EvalLogReader.open(storage.byteSource(location));
+    reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true });
   } catch (error) {
     if (error instanceof ZipFormatError || error instanceof EvalLogFormatError) {
       throw new RecoveryNotAvailable(`Log is not recoverable: ${error.message}`);
@@ -264,62 +282,6 @@ async function openCrashedLog(storage: Storage, location: string): Promise<EvalL
     throw new RecoveryNotAvailable(`Log is not recoverable: ${location} is not a crashed log (status ${status}; it has header.json)`);
   }
   return reader;
-}
-
-interface SamplePlan {
-  /** Flushed samples to copy from the crashed log. */
-  flushed: number;
-  /** Flushed samples left out: the buffer holds a newer finished attempt of them. */
-  replaced: Set<string>;
-  /**
-   * By position in the crashed log's central directory, the ordinal (in `summaryRows()` order)
-   * of the entry's last summary row, or -1: 4 bytes a sample rather than a map of names.
-   */
-  lastRowOf: Int32Array;
-  buffered: BufferedSampleEntry[];
-  duplicates: number;
-}
-
-/**
- * One row per (id, epoch): a flushed sample wins over its buffered copy, unless the buffer
- * holds a newer finished attempt. Buffered samples go finished first, then in progress. What is
- * kept per flushed sample is one integer; names are kept only for buffered samples, which a
- * crash bounds (the log buffer plus those running), not the log's size.
- */
-async function planSamples(crashed: EvalLogReader, source: SampleBufferSource): Promise<SamplePlan> {
-  const inBuffer = new Map<string, BufferedSampleEntry>();
-  for (const entry of await source.samples()) inBuffer.set(sampleEntryName(entry.id, entry.epoch), entry);
-  const directory = crashed.zip.directory;
-  const lastRowOf = new Int32Array(directory.count).fill(-1);
-  const flushedCompletedAt = new Map<string, unknown>();
-  let ordinal = 0;
-  for await (const row of crashed.summaryRows()) {
-    const name = sampleEntryName(row.id, row.epoch);
-    const position = directory.positionOf(name);
-    if (position !== undefined) lastRowOf[position] = ordinal;
-    if (inBuffer.has(name)) flushedCompletedAt.set(name, row.completed_at);
-    ordinal++;
-  }
-  const replaced = new Set<string>();
-  const buffered: BufferedSampleEntry[] = [];
-  let duplicates = 0;
-  for (const [name, entry] of inBuffer) {
-    if (crashed.zip.has(name)) {
-      duplicates++;
-      const newer = entry.completed && isLater(entry.completedAt, flushedCompletedAt.get(name));
-      if (!newer) continue;
-      replaced.add(name);
-    }
-    buffered.push(entry);
-  }
-  buffered.sort((a, b) => Number(b.completed) - Number(a.completed));
-  return { flushed: crashed.sampleCount() - replaced.size, replaced, lastRowOf, buffered, duplicates };
-}
-
-function isLater(candidate: unknown, current: unknown): boolean {
-  if (typeof candidate !== 'string') return false;
-  if (typeof current !== 'string') return true;
-  return Date.parse(candidate) > Date.parse(current);
 }
 
 async function recomputedResults(start: LogStart, totals: RunTotals, warn: (warning: RecoveryWarning) => void) {
@@ -335,8 +297,8 @@ async function recomputedResults(start: LogStart, totals: RunTotals, warn: (warn
 }
 
 /** Reads the written log back: it must open, be finished, and hold every sample. */
-async function verifyRecoveredLog(storage: Storage, location: string, samples: number): Promise<void> {
-  const reader = await EvalLogReader.open(storage.byteSource(location));
+async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: number): Promise<void> {
+  const reader = await EvalLogReader.open(bytes);
   try {
     const header = await reader.header();
     const present = reader.sampleCount();

@@ -72,11 +72,12 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
 
 async function describe(path: string, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
   // Most logs in a directory are finished: tell those apart without holding their directories.
-  const glance = await EvalLogReader.open(storage.byteSource(path), { headerOnly: true });
+  // A log cut short (a partial copy) is listed from its whole entries, as recovery reads it.
+  const glance = await EvalLogReader.open(storage.byteSource(path), { headerOnly: true, salvage: true });
   const finished = glance.finished;
   await glance.close();
   if (finished) return undefined;
-  const log = await EvalLogReader.open(storage.byteSource(path));
+  const log = await EvalLogReader.open(storage.byteSource(path), { salvage: true });
   try {
     return await listing(path, log, log.sampleCount(), storage, options);
   } finally {

@@ -48,6 +48,7 @@ export class CentralDirectory {
       decodeEntry(data, bytes, at, archiveName);
       at = next;
     }
+    assertNoOverlap(data, bytes, offsets, archiveName);
     return new CentralDirectory(bytes, Uint32Array.from(offsets), archiveName);
   }
 
@@ -156,6 +157,31 @@ export class CentralDirectory {
       }
     }
     this.slots[slot] = position + 1;
+  }
+}
+
+/**
+ * Refuses entries whose data share bytes: no writer makes them, and a directory of thousands
+ * of records pointing at one large entry turns a small file into gigabytes of output (the
+ * overlapping zip bomb). Each entry is taken to span at least its header, name and data.
+ */
+function assertNoOverlap(data: DataView, bytes: Uint8Array, offsets: number[], archiveName: string): void {
+  const spans = new Float64Array(offsets.length * 2);
+  const order = new Uint32Array(offsets.length);
+  for (let position = 0; position < offsets.length; position++) {
+    const entry = decodeEntry(data, bytes, offsets[position]!, archiveName);
+    spans[position * 2] = entry.localHeaderOffset;
+    spans[position * 2 + 1] = entry.localHeaderOffset + RecordSize.localHeader + data.getUint16(offsets[position]! + 28, true) + entry.compressedSize;
+    order[position] = position;
+  }
+  order.sort((a, b) => spans[a * 2]! - spans[b * 2]!);
+  for (let index = 1; index < order.length; index++) {
+    const [previous, current] = [order[index - 1]!, order[index]!];
+    if (spans[current * 2]! < spans[previous * 2 + 1]!) {
+      throw new ZipFormatError(
+        `${archiveName}: entries ${JSON.stringify(decodeEntry(data, bytes, offsets[previous]!, archiveName).name)} and ${JSON.stringify(decodeEntry(data, bytes, offsets[current]!, archiveName).name)} overlap (a damaged directory, or a zip bomb)`,
+      );
+    }
   }
 }
 

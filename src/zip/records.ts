@@ -23,6 +23,9 @@ export const Zip64Sentinel = { u16: 0xffff, u32: 0xffffffff } as const;
 
 export const zip64ExtraId = 0x0001;
 
+/** "Made by" Unix, the upper byte of version-made-by. */
+export const madeByUnix = 3 << 8;
+
 export const Flag = {
   dataDescriptor: 1 << 3,
   utf8Name: 1 << 11,

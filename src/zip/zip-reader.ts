@@ -5,6 +5,7 @@ import { EntryDataError, InspectRecoverError, ZipFormatError } from '../errors.j
 import { parsePythonJson } from '../json/python-json.js';
 import { crc32 } from './crc32.js';
 import { CentralDirectory } from './central-directory.js';
+import { salvageDirectory } from './salvage.js';
 import { RecordSize, Signature, Zip64Sentinel, maxEndOfCentralDirectorySearch, readU64, view } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
 
@@ -32,6 +33,8 @@ export class ZipReader {
     readonly source: ByteSource,
     readonly archiveSize: number,
     index: CentralDirectory,
+    /** Set when the archive had no end records and its directory was rebuilt from its local headers. */
+    readonly salvaged?: { entries: number; stoppedAt: number },
   ) {
     this.index = index;
   }
@@ -44,12 +47,22 @@ export class ZipReader {
 
   /**
    * With `keep`, only the entries whose names pass it are listed, and the directory is read a
-   * chunk at a time: for a look at a few entries of what may be a large archive.
+   * chunk at a time: for a look at a few entries of what may be a large archive. With `salvage`,
+   * an archive cut before its end records is opened with the whole entries before the cut
+   * (`salvaged` says how many); `keep` does not apply to it.
    */
-  static async open(unbuffered: ByteSource, { keep }: { keep?: (name: string) => boolean } = {}): Promise<ZipReader> {
+  static async open(unbuffered: ByteSource, { keep, salvage = false }: { keep?: (name: string) => boolean; salvage?: boolean } = {}): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
-    const location = await findCentralDirectory(source, size);
+    const location = await findCentralDirectory(source, size).catch(async (error: unknown) => {
+      if (!salvage || !(error instanceof TruncatedArchiveError)) throw error;
+      return undefined;
+    });
+    if (!location) {
+      const found = await salvageDirectory(source, size);
+      const directory = CentralDirectory.parse(found.records, found.count, source.name);
+      return new ZipReader(source, size, directory, { entries: found.count, stoppedAt: found.stoppedAt });
+    }
     if (keep) {
       const read = (offset: number, length: number) => source.read(offset, length);
       return new ZipReader(source, size, await CentralDirectory.readKeeping(read, location, source.name, keep));
@@ -112,39 +125,71 @@ export class ZipReader {
 
   /**
    * The entry's decoded bytes in chunks, checked against the declared size and CRC-32. Entries
-   * up to `wholeDecodeLimit` bytes are decoded in one call (faster); a reader that consumes the
-   * chunks as they come can lower it to bound its memory.
+   * up to `wholeDecodeLimit` bytes are decoded in one call (faster) and checked before they are
+   * yielded; a reader that consumes the chunks as they come can lower it to bound its memory.
    */
   async *chunks(entry: ZipEntry, { wholeDecodeLimit = defaultWholeDecodeLimit } = {}): AsyncGenerator<Uint8Array> {
     const label = `${this.source.name}: ${entry.name}`;
-    let size = 0;
-    let crc = 0;
-    for await (const chunk of this.decodedChunks(entry, label, wholeDecodeLimit)) {
-      size += chunk.length;
-      crc = crc32(chunk, crc);
-      yield chunk;
-    }
-    if (size !== entry.uncompressedSize) {
-      throw new EntryDataError(`${label}: decodes to ${size} bytes, but the directory declares ${entry.uncompressedSize}`);
-    }
-    if (crc !== entry.crc32) {
-      throw new EntryDataError(`${label}: CRC-32 mismatch (data is corrupt)`);
-    }
-  }
-
-  /** Small entries are decoded whole (faster); large ones, or suspicious ones, as a stream. */
-  private async *decodedChunks(entry: ZipEntry, label: string, wholeDecodeLimit: number): AsyncGenerator<Uint8Array> {
-    if (entry.compressedSize > wholeDecodeLimit || entry.uncompressedSize > wholeDecodeLimit) {
-      // Fed in small pieces: JSON inflates ten times or more, and each piece's output comes at once.
-      yield* decompress(entry.method, this.rawChunks(entry, streamedInputChunkSize), entry.uncompressedSize, label);
+    if (entry.compressedSize <= wholeDecodeLimit && entry.uncompressedSize <= wholeDecodeLimit) {
+      yield await this.decodeWhole(entry, label);
       return;
     }
+    const check = new DecodedCheck(entry, label);
+    // Fed in small pieces: JSON inflates ten times or more, and each piece's output comes at once.
+    for await (const chunk of decompress(entry.method, this.rawChunks(entry, streamedInputChunkSize), entry.uncompressedSize, label)) {
+      check.add(chunk);
+      yield chunk;
+    }
+    check.finish();
+  }
+
+  /**
+   * The entry's compressed bytes for a raw copy, checked by decoding them on the way (size and
+   * CRC-32; nothing is parsed), so a copy never passes damage on, plus the first `headLength`
+   * decoded bytes, known before any chunk is taken. A small entry is checked before this returns;
+   * a large one is streamed, and its chunks throw EntryDataError after the last one when it fails.
+   */
+  async checkedRaw(entry: ZipEntry, headLength = 1024): Promise<CheckedRawEntry> {
+    const label = `${this.source.name}: ${entry.name}`;
+    if (entry.compressedSize <= defaultWholeDecodeLimit && entry.uncompressedSize <= defaultWholeDecodeLimit) {
+      const raw = await this.rawBytes(entry);
+      const decoded = await decodeChecked(entry, raw, label);
+      return { head: Buffer.from(decoded.subarray(0, headLength)), chunks: [raw] };
+    }
+    let head: Uint8Array = new Uint8Array(0);
+    for await (const chunk of decompress(entry.method, this.rawChunks(entry, streamedInputChunkSize), entry.uncompressedSize, label)) {
+      head = Buffer.concat([head, chunk.subarray(0, headLength - head.length)]);
+      if (head.length >= headLength) break;
+    }
+    return { head, chunks: this.decodedWhileCopied(entry, label) };
+  }
+
+  private async *decodedWhileCopied(entry: ZipEntry, label: string): AsyncGenerator<Uint8Array> {
+    const check = new DecodedCheck(entry, label);
+    const passed: Uint8Array[] = [];
+    const raw = this.rawChunks(entry, streamedInputChunkSize);
+    const tee = async function* () {
+      for await (const chunk of raw) {
+        passed.push(chunk);
+        yield chunk;
+      }
+    };
+    for await (const chunk of decompress(entry.method, tee(), entry.uncompressedSize, label)) {
+      check.add(chunk);
+      yield* passed.splice(0);
+    }
+    yield* passed.splice(0);
+    check.finish();
+  }
+
+  private async rawBytes(entry: ZipEntry): Promise<Uint8Array> {
     const raw: Uint8Array[] = [];
     for await (const chunk of this.rawChunks(entry)) raw.push(chunk);
-    const compressed = raw.length === 1 ? raw[0]! : Buffer.concat(raw);
-    const whole = decompressWhole(entry.method, compressed, entry.uncompressedSize, label);
-    if (whole) yield whole;
-    else yield* decompress(entry.method, [compressed], entry.uncompressedSize, label);
+    return raw.length === 1 ? raw[0]! : Buffer.concat(raw);
+  }
+
+  private async decodeWhole(entry: ZipEntry, label: string): Promise<Uint8Array> {
+    return decodeChecked(entry, await this.rawBytes(entry), label);
   }
 
   async bytes(entry: ZipEntry): Promise<Uint8Array> {
@@ -168,6 +213,52 @@ export class ZipReader {
   }
 }
 
+export interface CheckedRawEntry {
+  /** The first decoded bytes (fewer when the entry is shorter). */
+  head: Uint8Array;
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+}
+
+/** Counts and checksums decoded bytes, and compares them with what the directory declares. */
+class DecodedCheck {
+  private size = 0;
+  private crc = 0;
+
+  constructor(
+    private readonly entry: ZipEntry,
+    private readonly label: string,
+  ) {}
+
+  add(chunk: Uint8Array): void {
+    this.size += chunk.length;
+    this.crc = crc32(chunk, this.crc);
+  }
+
+  finish(): void {
+    if (this.size !== this.entry.uncompressedSize) {
+      throw new EntryDataError(`${this.label}: decodes to ${this.size} bytes, but the directory declares ${this.entry.uncompressedSize}`);
+    }
+    if (this.crc !== this.entry.crc32) throw new EntryDataError(`${this.label}: CRC-32 mismatch (data is corrupt)`);
+  }
+}
+
+/** A small entry's compressed bytes decoded whole (several times faster than the stream), and checked. */
+async function decodeChecked(entry: ZipEntry, compressed: Uint8Array, label: string): Promise<Uint8Array> {
+  let decoded = decompressWhole(entry.method, compressed, entry.uncompressedSize, label);
+  if (!decoded) {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of decompress(entry.method, [compressed], entry.uncompressedSize, label)) parts.push(chunk);
+    decoded = Buffer.concat(parts);
+  }
+  const check = new DecodedCheck(entry, label);
+  check.add(decoded);
+  check.finish();
+  return decoded;
+}
+
+/** An archive whose end records are missing: cut short, but perhaps with whole entries before the cut. */
+class TruncatedArchiveError extends ZipFormatError {}
+
 function truncated(name: string, detail: string): ZipFormatError {
   return new ZipFormatError(`${name}: truncated zip archive (${detail})`);
 }
@@ -180,7 +271,7 @@ async function findCentralDirectory(source: ByteSource, size: number): Promise<C
   if (eocdAt === undefined) {
     const head = tail.length === size ? tail : await source.read(0, 4);
     const looksLikeZip = head.length >= 4 && view(head).getUint32(0, true) === Signature.localHeader;
-    if (looksLikeZip) throw truncated(source.name, 'no end-of-central-directory record');
+    if (looksLikeZip) throw new TruncatedArchiveError(`${source.name}: truncated zip archive (no end-of-central-directory record)`);
     throw new ZipFormatError(`${source.name}: not a zip archive`);
   }
   const eocd = view(tail.subarray(eocdAt));

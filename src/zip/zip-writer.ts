@@ -4,7 +4,8 @@ import { defaultWriteMethod } from '../codec/compression-method.js';
 import { SpoolFile } from '../bytes/spool-file.js';
 import { ZipFormatError, fileSystemError } from '../errors.js';
 import { crc32 } from './crc32.js';
-import { Flag, RecordSize, Signature, Version, Zip64Sentinel, dosDateTime, zip64ExtraId } from './records.js';
+import { centralHeader } from './central-header.js';
+import { Flag, RecordSize, Signature, Version, Zip64Sentinel, dosDateTime, madeByUnix, zip64ExtraId } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
 
 export interface ZipWriterOptions {
@@ -25,7 +26,6 @@ export interface AddEntryOptions {
 export type EntryData = Uint8Array | string | AsyncIterable<Uint8Array>;
 
 const fileAttributes = (0o600 << 16) >>> 0; // rw-------, as Python's zipfile writes by name
-const madeByUnix = 3 << 8;
 const zip64LocalExtraSize = 4 + 16;
 /** Below this an entry's compressed size cannot reach 4 GiB even if it does not compress. */
 const smallEntryLimit = Zip64Sentinel.u32 - 2 ** 24;
@@ -43,6 +43,8 @@ export class ZipWriter {
   /** File offset of buffer[0], and how many bytes of the buffer are waiting to be written. */
   private bufferStart = 0;
   private buffered = 0;
+  /** Per entry written: where its data starts, its length, and the CRC-32 of its compressed bytes (for `checkWritten`). */
+  private readonly written: number[] = [];
 
   private constructor(
     readonly path: string,
@@ -97,7 +99,7 @@ export class ZipWriter {
    * Copies an entry from another archive as its compressed bytes, without decoding them:
    * the CRC and sizes come from the source directory.
    */
-  async addRaw(source: ZipEntry, raw: AsyncIterable<Uint8Array>, name = source.name): Promise<ZipEntry> {
+  async addRaw(source: ZipEntry, raw: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, name = source.name): Promise<ZipEntry> {
     const zip64 = this.options.forceZip64 === true || source.uncompressedSize >= smallEntryLimit || source.compressedSize >= smallEntryLimit;
     return this.writeEntry(
       {
@@ -113,6 +115,10 @@ export class ZipWriter {
     );
   }
 
+  /**
+   * Nothing is committed until the data is all written: when `compressed` throws, the entry is
+   * not in the archive, and the next entry (or the directory, which truncates) overwrites its bytes.
+   */
   private async writeEntry(
     fields: Pick<ZipEntry, 'name' | 'method' | 'dosTime' | 'dosDate' | 'externalAttributes'>,
     zip64: boolean,
@@ -120,14 +126,19 @@ export class ZipWriter {
     finalFields: () => Pick<ZipEntry, 'crc32' | 'uncompressedSize'>,
   ): Promise<ZipEntry> {
     const nameBytes = Buffer.from(fields.name, 'utf8');
+    if (nameBytes.length > Zip64Sentinel.u16) {
+      throw new ZipFormatError(`${this.path}: an entry name of ${nameBytes.length} bytes is over zip's limit of ${Zip64Sentinel.u16}`);
+    }
     const headerOffset = this.offset;
     const headerSize = RecordSize.localHeader + nameBytes.length + (zip64 ? zip64LocalExtraSize : 0);
     // A placeholder keeps writes sequential (so they buffer); the header is patched in below.
     await this.writeAt(Buffer.alloc(headerSize), headerOffset);
     let position = headerOffset + headerSize;
+    let rawCrc = 0;
     for await (const chunk of compressed) {
       await this.writeAt(chunk, position);
       position += chunk.length;
+      rawCrc = crc32(chunk, rawCrc);
     }
     const compressedSize = position - headerOffset - headerSize;
     const { crc32: crc, uncompressedSize } = finalFields();
@@ -148,6 +159,7 @@ export class ZipWriter {
     this.offset = position;
     this.directory.append(centralHeader(entry, this.options.forceZip64 === true));
     this.entryCount++;
+    this.written.push(headerOffset + headerSize, compressedSize, rawCrc);
     return entry;
   }
 
@@ -179,6 +191,36 @@ export class ZipWriter {
       throw fileSystemError(error, this.path, 'truncate');
     });
     return length;
+  }
+
+  /**
+   * Reads every entry's bytes back from the file and compares them with what was written (a
+   * CRC-32 of the compressed bytes, so nothing is decoded): proof that the file holds what was
+   * written, which was either encoded here or checked by decoding as it was copied.
+   */
+  async checkWritten(): Promise<void> {
+    await this.flushBuffer();
+    // Entries lie in file order, so the file is read once, a block at a time (one read per
+    // entry would cost a thread-pool round trip each).
+    const block = Buffer.allocUnsafe(this.buffer.length);
+    let [blockStart, blockEnd] = [0, 0];
+    for (let index = 0; index < this.written.length; index += 3) {
+      const [start, length, expected] = [this.written[index]!, this.written[index + 1]!, this.written[index + 2]!];
+      let crc = 0;
+      for (let at = start; at < start + length; ) {
+        if (at < blockStart || at >= blockEnd) {
+          const { bytesRead } = await this.file.read(block, 0, block.length, at).catch((error: unknown) => {
+            throw fileSystemError(error, this.path, 'read');
+          });
+          if (bytesRead === 0) break;
+          [blockStart, blockEnd] = [at, at + bytesRead];
+        }
+        const end = Math.min(start + length, blockEnd);
+        crc = crc32(block.subarray(at - blockStart, end - blockStart), crc);
+        at = end;
+      }
+      if (crc !== expected) throw new ZipFormatError(`${this.path}: entry ${index / 3 + 1} reads back other than it was written`);
+    }
   }
 
   async sync(): Promise<void> {
@@ -269,39 +311,6 @@ function localHeader(entry: ZipEntry, name: Uint8Array, zip64: boolean): Buffer 
     header.writeUInt16LE(16, extra + 2);
     header.writeBigUInt64LE(BigInt(entry.uncompressedSize), extra + 4);
     header.writeBigUInt64LE(BigInt(entry.compressedSize), extra + 12);
-  }
-  return header;
-}
-
-function centralHeader(entry: ZipEntry, forceZip64: boolean): Buffer {
-  const name = Buffer.from(entry.name, 'utf8');
-  // ZIP64 fields go in the extra, in this order, only for values that do not fit (or all, forced).
-  const large = [entry.uncompressedSize, entry.compressedSize, entry.localHeaderOffset].map(
-    (value) => forceZip64 || value >= Zip64Sentinel.u32,
-  );
-  const zip64Values = [entry.uncompressedSize, entry.compressedSize, entry.localHeaderOffset].filter((_, i) => large[i]);
-  const extraSize = zip64Values.length ? 4 + 8 * zip64Values.length : 0;
-  const header = Buffer.alloc(RecordSize.centralHeader + name.length + extraSize);
-  header.writeUInt32LE(Signature.centralHeader, 0);
-  header.writeUInt16LE(extraSize ? madeByUnix | Version.zip64 : entry.versionMadeBy, 4);
-  header.writeUInt16LE(extraSize ? Version.zip64 : entry.versionNeeded, 6);
-  header.writeUInt16LE(entry.flags, 8);
-  header.writeUInt16LE(entry.method, 10);
-  header.writeUInt16LE(entry.dosTime, 12);
-  header.writeUInt16LE(entry.dosDate, 14);
-  header.writeUInt32LE(entry.crc32, 16);
-  header.writeUInt32LE(large[1] ? Zip64Sentinel.u32 : entry.compressedSize, 20);
-  header.writeUInt32LE(large[0] ? Zip64Sentinel.u32 : entry.uncompressedSize, 24);
-  header.writeUInt16LE(name.length, 28);
-  header.writeUInt16LE(extraSize, 30);
-  header.writeUInt32LE(entry.externalAttributes, 38);
-  header.writeUInt32LE(large[2] ? Zip64Sentinel.u32 : entry.localHeaderOffset, 42);
-  header.set(name, RecordSize.centralHeader);
-  if (extraSize) {
-    let at = RecordSize.centralHeader + name.length;
-    header.writeUInt16LE(zip64ExtraId, at);
-    header.writeUInt16LE(extraSize - 4, at + 2);
-    for (const value of zip64Values) header.writeBigUInt64LE(BigInt(value), (at += 8) - 4);
   }
   return header;
 }

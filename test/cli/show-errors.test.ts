@@ -57,13 +57,26 @@ describe('show with bad input', () => {
     expectFailure(path, /empty\.eval: not a zip archive/);
   });
 
-  it('a zip truncated at several points', async () => {
+  it('a zip truncated at several points: read from its whole entries, and said to be cut short', async () => {
     const bytes = await readFile(goodLog);
+    let previous = -1;
     for (const keep of [0.3, 0.6, 0.95, 0.999]) {
       const path = join(directory, `truncated-${keep}.eval`);
       await writeFile(path, bytes.subarray(0, Math.floor(bytes.length * keep)));
-      expectFailure(path, /truncated zip archive/);
+      const result = runCli(['show', path, '--json']);
+      assert.equal(result.status, 0, result.stderr);
+      const status = JSON.parse(result.stdout) as { truncated: boolean; samples: number; status: string };
+      assert.deepEqual([status.truncated, status.status], [true, 'started']);
+      assert.ok(status.samples >= previous && status.samples <= 3, `${keep}: ${status.samples} samples`);
+      previous = status.samples;
+      assert.match(runCli(['show', path]).stdout, /cut short \(no end records\)/);
     }
+  });
+
+  it('a zip cut inside its start journal', async () => {
+    const path = join(directory, 'cut-in-start.eval');
+    await writeFile(path, (await readFile(goodLog)).subarray(0, 40));
+    expectFailure(path, /cut-in-start\.eval: not an Inspect eval log/);
   });
 
   it('a zip with no start journal', async () => {

@@ -35,7 +35,7 @@ describe('round trip of the completed Inspect log', conformanceSuiteOptions(), (
     const writer = await EvalLogWriter.create(output, await original.start());
     for (const entry of original.zip.entries) {
       if (isSampleEntryName(entry.name)) {
-        await writer.addRawSample(original.zip, entry);
+        await writer.addRawSample(entry, await original.zip.checkedRaw(entry));
         await writer.addSummary(summaries.get(entry.name)!);
       }
       else if (journalSummaryIndex(entry.name) !== undefined) await writer.flush();

@@ -324,7 +324,7 @@ describe('recoverEvalLog', () => {
       assert.equal(recovered.events_data!.messages.length, 1);
     });
 
-    it('a sample id that looks like a path is kept as it is; nothing is written outside the output', async (t) => {
+    it('a sample id that would unzip outside samples/ is left out with SAMPLE_NAME_UNSAFE; nothing is written outside the output', async (t) => {
       const scratch = await makeScratch(t);
       const log = scratch.log();
       await writeCrashedLog(log, arithStart({ samples: 1, epochs: 1 }));
@@ -334,8 +334,10 @@ describe('recoverEvalLog', () => {
       const before = (await readdir(scratch.root, { recursive: true })).sort();
       const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
       const recovered = await readLog(result.output);
-      assert.deepEqual([...recovered.samples.keys()], ['../etc/passwd:1']);
-      assert.ok(recovered.entryNames.includes('samples/../etc/passwd_epoch_1.json'), "Inspect's entry name, unescaped");
+      assert.deepEqual([...recovered.samples.keys()], []);
+      assert.equal(result.samples, 0);
+      assert.deepEqual(result.warnings.map((warning) => warning.code), ['SAMPLE_NAME_UNSAFE']);
+      assert.ok(!recovered.entryNames.some((name) => name.includes('..')));
       const after = (await readdir(scratch.root, { recursive: true })).sort();
       const added = after.filter((name) => !before.includes(name));
       assert.deepEqual(added, ['logs/run-recovered.eval']);
@@ -408,13 +410,13 @@ describe('recoverEvalLog', () => {
       });
     });
 
-    it('not a zip, or a truncated one → RecoveryNotAvailable with a one-line message', async (t) => {
+    it('not a zip, or one cut inside its start journal → RecoveryNotAvailable with a one-line message', async (t) => {
       const scratch = await makeScratch(t);
       const notZip = scratch.log('not-a-zip.eval');
       await writeFile(notZip, 'this is not a zip archive at all\n'.repeat(50));
       const truncated = scratch.log('truncated.eval');
       await writeCrashedLog(truncated, arithStart({ samples: 2, epochs: 1 }), [[sample(1), sample(2)]]);
-      await truncate(truncated, Math.floor((await readFile(truncated)).length / 2));
+      await truncate(truncated, 100);
       for (const log of [notZip, truncated]) {
         await openBufferDatabase(log, scratch.dataDir).close({ cleanup: false });
         await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), (error: unknown) => {

@@ -192,20 +192,22 @@ describe('ZipReader on entries whose data is wrong', { ...pythonSuiteOptions() }
     });
   });
 
-  it('checks the CRC only after all chunks have been streamed, and fails the stream', async () => {
+  it('checks a small entry before giving any of it; a streamed one after its last chunk, failing the stream', async () => {
     const bytes = Buffer.from(original());
     bytes[locateEntry(bytes, 'stored.bin').dataOffset]! ^= 1;
     const path = write('bad-crc-stream.zip', bytes);
     await withReader(path, async (reader) => {
-      let received = 0;
-      await expectFailure(
-        async () => {
-          for await (const chunk of reader.chunks(reader.entry('stored.bin')!)) received += chunk.length;
-        },
-        EntryDataError,
-        'CRC-32',
-      );
-      assert.equal(received, stored.length);
+      for (const [wholeDecodeLimit, expected] of [[undefined, 0], [0, stored.length]] as const) {
+        let received = 0;
+        await expectFailure(
+          async () => {
+            for await (const chunk of reader.chunks(reader.entry('stored.bin')!, wholeDecodeLimit === undefined ? {} : { wholeDecodeLimit })) received += chunk.length;
+          },
+          EntryDataError,
+          'CRC-32',
+        );
+        assert.equal(received, expected);
+      }
     });
   });
 

@@ -1,0 +1,65 @@
+/**
+ * Rebuilds one buffered sample for the recovered log, or leaves it out with a coded warning:
+ * a buffer is written by a process that crashed, and may be damaged or crafted, so a row of
+ * the wrong shape, an id that would unzip outside `samples/` or an absurd value costs that
+ * sample, never the recovery.
+ */
+import type { BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import { EntryDataError, EvalLogFormatError, JsonFormatError, ZipFormatError } from '../errors.js';
+import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
+import { EvalSampleSummarySchema, validate, type EvalSample, type EvalSampleSummary } from '../eval/schemas.js';
+import type { WarningHandler } from '../warnings.js';
+import { reconstructSample } from './reconstruct-sample.js';
+
+export interface RebuildContext {
+  location: string;
+  noEvents?: boolean;
+  evalSandbox?: unknown;
+  warn: WarningHandler;
+}
+
+/** Rebuilds the sample and hands it to `write`; its summary, or undefined when it was left out. */
+export async function rebuildBufferedSample(
+  source: SampleBufferSource,
+  entry: BufferedSampleEntry,
+  write: (sample: EvalSample, summary: EvalSampleSummary) => Promise<void>,
+  { location, noEvents, evalSandbox, warn }: RebuildContext,
+): Promise<EvalSampleSummary | undefined> {
+  const label = `sample id=${describeId(entry.id)} epoch=${String(entry.epoch)}`;
+  const details = { log: location, id: describeId(entry.id), epoch: entry.epoch };
+  if (!isSafeEntryName(sampleEntryName(entry.id, entry.epoch))) {
+    warn({ code: 'SAMPLE_NAME_UNSAFE', message: `${location}: buffered ${label} has an id that would unzip outside samples/: left out`, details });
+    return undefined;
+  }
+  try {
+    const rebuilt = reconstructSample(await source.read(entry), { noEvents, evalSandbox });
+    // The summary feeds the run's totals (usage sums, scores): its types must hold.
+    const summary = validate(EvalSampleSummarySchema, rebuilt.summary, `${label} (summary)`);
+    await write(rebuilt.sample as EvalSample, summary);
+    if (rebuilt.uuidSynthesized) {
+      warn({ code: 'UUID_SYNTHESIZED', message: `Sample id=${entry.id} epoch=${entry.epoch} had no uuid; made one`, details: { id: entry.id, epoch: entry.epoch } });
+    }
+    return summary;
+  } catch (error) {
+    if (!isSampleLevel(error)) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    warn({ code: 'SAMPLE_UNREADABLE', message: `${location}: buffered ${label} cannot be rebuilt (${reason.slice(0, 300)}): left out`, details });
+    return undefined;
+  }
+}
+
+/**
+ * What a damaged or crafted buffer row can cause: its data failing to parse or validate, or,
+ * from values of the wrong type, a TypeError or RangeError in the code that reads them. Storage
+ * failures and strict mode still end the recovery.
+ */
+function isSampleLevel(error: unknown): boolean {
+  if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return true;
+  return error instanceof JsonFormatError || error instanceof EvalLogFormatError || error instanceof EntryDataError || error instanceof ZipFormatError;
+}
+
+/** An id for a message: a crafted one can be a megabyte long. */
+function describeId(id: unknown): string {
+  const text = typeof id === 'string' ? JSON.stringify(id) : String(id);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
