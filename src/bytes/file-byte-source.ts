@@ -1,8 +1,9 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { openRegularFile } from './regular-file.js';
 import { fileSystemError } from '../errors.js';
 import type { ByteSource } from './byte-source.js';
 
-/** A local file read with positioned reads; the handle opens lazily and is shared. */
+/** A local regular file read with positioned reads; the handle opens lazily and is shared. */
 export class FileByteSource implements ByteSource {
   private handle: Promise<FileHandle> | undefined;
   private knownSize: number | undefined;
@@ -10,9 +11,9 @@ export class FileByteSource implements ByteSource {
   constructor(readonly name: string) {}
 
   private file(): Promise<FileHandle> {
-    this.handle ??= open(this.name, 'r').catch((error: unknown) => {
+    this.handle ??= openRegularFile(this.name).catch((error: unknown) => {
       this.handle = undefined;
-      throw fileSystemError(error, this.name, 'open for reading');
+      throw error;
     });
     return this.handle;
   }

@@ -36,6 +36,7 @@ function buildProgram(io: CliIo): Command {
       'a buffer without a heartbeat whose last recorded activity is younger than this may belong to a live run: it is recovered but kept (e.g. 30m, 2h; default 1h)',
       parseDuration,
     )
+    .option('--max-entry-size <size>', 'the most a zip entry may declare to be decoded; larger ones are refused as zip bombs (e.g. 2GiB; default 512MiB)', parseSize)
     // Options after `show` belong to `show` (its own --json), not to the recover command.
     .enablePositionalOptions()
     .exitOverride()
@@ -64,6 +65,14 @@ export function parseDuration(text: string): number {
   if (!match) throw new UsageError(`not a duration: ${JSON.stringify(text)} (use e.g. 90s, 30m, 2h, 1d)`);
   const unit = { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
+}
+
+/** `1048576`, `64KiB`, `512MiB`, `2GiB` (or KB/MB/GB, also powers of 1024) → bytes. */
+export function parseSize(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(?:(k|m|g)i?b)?$/i.exec(text.trim());
+  if (!match) throw new UsageError(`not a size: ${JSON.stringify(text)} (use e.g. 64MiB, 2GiB)`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(match[1]) * unit);
 }
 
 /** Commander's usage errors (`error: unknown option '--x'\n(Did you mean --y?)`) as one line in our format. */

@@ -15,6 +15,7 @@ export interface RecoverCommandOptions {
   dataDir?: string;
   buffer?: string;
   staleAfter?: number;
+  maxEntrySize?: number;
 }
 
 export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
@@ -36,6 +37,7 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
       dataDir: options.dataDir,
       buffer: options.buffer,
       staleAfterMs: options.staleAfter,
+      maxEntrySize: options.maxEntrySize,
       onWarning: showWarning,
       onProgress: (done, total) => progress?.update(done, total),
     });

@@ -36,11 +36,14 @@ export class EvalLogReader {
    * summaries), and a large log's directory is never held whole: for telling what a log is.
    * With `salvage`, a log cut short (no end records) opens with its whole entries: see `truncated`.
    */
-  static async open(source: ByteSource | string, { headerOnly = false, salvage = false } = {}): Promise<EvalLogReader> {
+  static async open(
+    source: ByteSource | string,
+    { headerOnly = false, salvage = false, maxEntrySize }: { headerOnly?: boolean; salvage?: boolean; maxEntrySize?: number } = {},
+  ): Promise<EvalLogReader> {
     const bytes = typeof source === 'string' ? new FileByteSource(source) : source;
     try {
       const keep = headerOnly ? (name: string) => name === EntryName.start || name === EntryName.header : undefined;
-      const zip = await ZipReader.open(bytes, { keep, salvage });
+      const zip = await ZipReader.open(bytes, { keep, salvage, maxEntrySize });
       if (!zip.has(EntryName.start) && !zip.has(EntryName.header)) {
         throw new EvalLogFormatError(`${bytes.name}: not an Inspect eval log (no ${EntryName.start} and no ${EntryName.header})`);
       }

@@ -26,7 +26,7 @@ export async function readJsonEvalLog(storage: Storage, location: string): Promi
   if (stat && stat.size > jsonLogReadLimit) {
     throw new StorageError(`${location}: a .json log of ${stat.size} bytes is larger than this tool reads whole (${jsonLogReadLimit} bytes)`);
   }
-  const document = parsePythonJson(Buffer.from(await storage.read(location)).toString('utf8'), location);
+  const document = parsePythonJson(Buffer.from(await storage.read(location, { maxBytes: jsonLogReadLimit })).toString('utf8'), location);
   if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new EvalLogFormatError(`${location}: not an Inspect .json log (not a JSON object)`);
   const { samples, ...rest } = document as Record<string, unknown>;
   const header = validate(EvalLogHeaderSchema, rest, `${location}: the log`);

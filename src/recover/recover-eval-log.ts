@@ -55,6 +55,8 @@ export interface RecoverOptions extends WarningOptions {
    * run (in a long model call): such a run is recovered but its buffer kept. Default 1 hour.
    */
   staleAfterMs?: number;
+  /** The most a zip entry of the log may declare to be decoded (default 512 MiB): larger ones are refused as bombs. Raw copies are not limited. */
+  maxEntrySize?: number;
   /** Storage for the log and output; default by location (local path or s3:// URI). */
   storage?: Storage;
   /** Called after each sample is written. */
@@ -102,7 +104,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   let writer: EvalLogWriter | undefined;
   let runTotals: RunTotals | undefined;
   try {
-    crashed = await openCrashedLog(storage, location);
+    crashed = await openCrashedLog(storage, location, options.maxEntrySize);
     const log = crashed;
     if (log.truncated) {
       warn({
@@ -266,10 +268,10 @@ function sameLocation(a: string, b: string): boolean {
 }
 
 /** Opens the crashed log, refusing anything that is not one (recovery.md §7 rule 1). */
-async function openCrashedLog(storage: Storage, location: string): Promise<EvalLogReader> {
+async function openCrashedLog(storage: Storage, location: string, maxEntrySize: number | undefined): Promise<EvalLogReader> {
   let reader: EvalLogReader;
   try {
-    reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true });
+    reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true, maxEntrySize });
   } catch (error) {
     if (error instanceof ZipFormatError || error instanceof EvalLogFormatError) {
       throw new RecoveryNotAvailable(`Log is not recoverable: ${error.message}`);

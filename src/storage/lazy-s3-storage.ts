@@ -1,7 +1,7 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { joinS3Location } from './s3-location.js';
 import type { S3Storage, S3StorageOptions } from './s3-storage.js';
-import type { Storage, StorageStat, WriteOptions } from './storage.js';
+import type { ReadOptions, Storage, StorageStat, WriteOptions } from './storage.js';
 
 /**
  * S3Storage behind a dynamic import: the AWS SDK costs ~120 ms and ~25 MB to load, which a run
@@ -19,8 +19,8 @@ export class LazyS3Storage implements Storage {
     return this.storage;
   }
 
-  async read(location: string): Promise<Uint8Array> {
-    return (await this.driver()).read(location);
+  async read(location: string, options?: ReadOptions): Promise<Uint8Array> {
+    return (await this.driver()).read(location, options);
   }
 
   async readRange(location: string, offset: number, length: number): Promise<Uint8Array> {

@@ -1,10 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileByteSource } from '../bytes/file-byte-source.js';
-import { fileSystemError, InspectRecoverError, StorageError, UsageError } from '../errors.js';
-import type { Storage, StorageStat } from './storage.js';
+import { readRegularFile } from '../bytes/regular-file.js';
+import { fileSystemError, InspectRecoverError, NotFoundError, StorageError, UsageError } from '../errors.js';
+import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat } from './storage.js';
+
+const taggedReadLimit = 1024 * 1024;
 
 /** A local path, or a `file://` URI turned into one. */
 export function localPath(location: string): string {
@@ -20,11 +23,8 @@ export function localPath(location: string): string {
 export class LocalStorage implements Storage {
   readonly kind = 'local' as const;
 
-  async read(location: string): Promise<Uint8Array> {
-    const path = localPath(location);
-    return readFile(path).catch((error: unknown) => {
-      throw fileSystemError(error, path, 'read');
-    });
+  async read(location: string, { maxBytes = defaultReadLimit }: ReadOptions = {}): Promise<Uint8Array> {
+    return readRegularFile(localPath(location), maxBytes);
   }
 
   async readRange(location: string, offset: number, length: number): Promise<Uint8Array> {
@@ -113,11 +113,12 @@ export class LocalStorage implements Storage {
   async readTagged(location: string): Promise<{ data: Uint8Array; etag: string } | undefined> {
     const path = localPath(location);
     try {
-      const data = await readFile(path);
+      // Tagged records are leases: a few hundred bytes.
+      const data = await readRegularFile(path, taggedReadLimit);
       return { data, etag: contentTag(data) };
     } catch (error) {
-      if (isErrorCode(error, 'ENOENT', 'ENOTDIR')) return undefined;
-      throw fileSystemError(error, path, 'read');
+      if (error instanceof NotFoundError) return undefined;
+      throw error;
     }
   }
 

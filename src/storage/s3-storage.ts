@@ -16,7 +16,7 @@ import type { ByteSource } from '../bytes/byte-source.js';
 import { fileSystemError, InspectRecoverError, NotFoundError, StorageError, UsageError } from '../errors.js';
 import { localPath } from './local-storage.js';
 import { formatS3Location, joinS3Location, parseS3Location } from './s3-location.js';
-import type { Storage, StorageStat, WriteOptions } from './storage.js';
+import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat, type WriteOptions } from './storage.js';
 
 export interface S3StorageOptions {
   /** An S3-compatible endpoint URL; default `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS. */
@@ -75,10 +75,14 @@ export class S3Storage implements Storage {
     return this.taggingRefused;
   }
 
-  async read(location: string): Promise<Uint8Array> {
+  async read(location: string, { maxBytes = defaultReadLimit }: ReadOptions = {}): Promise<Uint8Array> {
     const { bucket, key } = parseS3Location(location);
     try {
       const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      if ((response.ContentLength ?? 0) > maxBytes) {
+        await (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
+        throw new StorageError(`${location}: ${response.ContentLength} bytes, more than this tool reads whole (${maxBytes}); not read`);
+      }
       return await bodyBytes(response.Body);
     } catch (error) {
       throw this.failure(error, location, 'read');

@@ -8,6 +8,13 @@ export interface StorageStat {
   etag: string;
 }
 
+export interface ReadOptions {
+  maxBytes?: number;
+}
+
+/** What a whole-file read takes at most unless told otherwise: the side files it serves are small. */
+export const defaultReadLimit = 64 * 1024 * 1024;
+
 export interface WriteOptions {
   /** Object tags (S3 only; ignored on local disk). Where tagging is refused the write is retried untagged (spec B.7). */
   tags?: Record<string, string>;
@@ -20,8 +27,11 @@ export interface WriteOptions {
  */
 export interface Storage {
   readonly kind: 'local' | 's3';
-  /** The whole file or object. NotFoundError when it does not exist. */
-  read(location: string): Promise<Uint8Array>;
+  /**
+   * The whole file or object: NotFoundError when it does not exist, StorageError when it is
+   * larger than `maxBytes` (default `defaultReadLimit`) or, on disk, not a regular file.
+   */
+  read(location: string, options?: ReadOptions): Promise<Uint8Array>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   readRange(location: string, offset: number, length: number): Promise<Uint8Array>;
   /** Random access for the zip reader. */

@@ -14,6 +14,16 @@ const streamedInputChunkSize = 64 * 1024;
 /** By default, entries up to this size (compressed and decoded) are decoded in one call. */
 const defaultWholeDecodeLimit = 16 * 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
+/** V8's longest string, in UTF-16 units: the most any text entry can decode to. */
+const maxStringLength = 0x1fffffe8;
+/** Entries that declare more than this are not decoded by default (`maxEntrySize`). */
+export const defaultMaxEntrySize = 512 * 1024 * 1024;
+
+export interface ZipReaderOptions {
+  keep?: (name: string) => boolean;
+  salvage?: boolean;
+  maxEntrySize?: number;
+}
 
 interface CentralDirectoryLocation {
   entryCount: number;
@@ -33,6 +43,8 @@ export class ZipReader {
     readonly source: ByteSource,
     readonly archiveSize: number,
     index: CentralDirectory,
+    /** The most an entry may declare to be decoded (a raw copy is not limited). */
+    readonly maxEntrySize: number,
     /** Set when the archive had no end records and its directory was rebuilt from its local headers. */
     readonly salvaged?: { entries: number; stoppedAt: number },
   ) {
@@ -51,7 +63,7 @@ export class ZipReader {
    * an archive cut before its end records is opened with the whole entries before the cut
    * (`salvaged` says how many); `keep` does not apply to it.
    */
-  static async open(unbuffered: ByteSource, { keep, salvage = false }: { keep?: (name: string) => boolean; salvage?: boolean } = {}): Promise<ZipReader> {
+  static async open(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize = defaultMaxEntrySize }: ZipReaderOptions = {}): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
     const location = await findCentralDirectory(source, size).catch(async (error: unknown) => {
@@ -61,15 +73,15 @@ export class ZipReader {
     if (!location) {
       const found = await salvageDirectory(source, size);
       const directory = CentralDirectory.parse(found.records, found.count, source.name);
-      return new ZipReader(source, size, directory, { entries: found.count, stoppedAt: found.stoppedAt });
+      return new ZipReader(source, size, directory, maxEntrySize, { entries: found.count, stoppedAt: found.stoppedAt });
     }
     if (keep) {
       const read = (offset: number, length: number) => source.read(offset, length);
-      return new ZipReader(source, size, await CentralDirectory.readKeeping(read, location, source.name, keep));
+      return new ZipReader(source, size, await CentralDirectory.readKeeping(read, location, source.name, keep), maxEntrySize);
     }
     const directory = await source.read(location.offset, location.size);
     if (directory.length < location.size) throw truncated(source.name, 'the central directory runs past the end of the file');
-    return new ZipReader(source, size, CentralDirectory.parse(directory, location.entryCount, source.name));
+    return new ZipReader(source, size, CentralDirectory.parse(directory, location.entryCount, source.name), maxEntrySize);
   }
 
   /** Every central-directory entry, duplicates included, in directory order (one object each: for small archives). */
@@ -130,6 +142,9 @@ export class ZipReader {
    */
   async *chunks(entry: ZipEntry, { wholeDecodeLimit = defaultWholeDecodeLimit } = {}): AsyncGenerator<Uint8Array> {
     const label = `${this.source.name}: ${entry.name}`;
+    if (entry.uncompressedSize > this.maxEntrySize) {
+      throw new EntryDataError(`${label}: declares ${entry.uncompressedSize} bytes, over the ${this.maxEntrySize}-byte limit for an entry that is decoded (a zip bomb, or raise --max-entry-size)`);
+    }
     if (entry.compressedSize <= wholeDecodeLimit && entry.uncompressedSize <= wholeDecodeLimit) {
       yield await this.decodeWhole(entry, label);
       return;
@@ -199,6 +214,9 @@ export class ZipReader {
   }
 
   async text(entry: ZipEntry): Promise<string> {
+    if (entry.uncompressedSize > maxStringLength) {
+      throw new EntryDataError(`${this.source.name}: ${entry.name}: ${entry.uncompressedSize} bytes, more than a JavaScript string can hold`);
+    }
     return utf8.decode(await this.bytes(entry));
   }
 

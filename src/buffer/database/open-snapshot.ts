@@ -4,12 +4,13 @@
  * change the original files. So the main file and its sidecars are copied, with the same base
  * name, into a fresh temp directory and the copy is opened; the original is only ever read as bytes.
  */
-import { chmod, copyFile, mkdtemp, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import { assertRegularFile } from '../../bytes/regular-file.js';
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { fileSystemError, StorageError } from '../../errors.js';
+import { fileSystemError, InspectRecoverError, NotFoundError } from '../../errors.js';
 import { BufferDatabaseError, fromSqliteError } from './errors.js';
 
 /** `-journal` too: a pre-WAL DB that crashed mid-transaction needs its hot journal rolled back. */
@@ -38,7 +39,7 @@ export interface BufferDatabaseSnapshot {
 }
 
 export async function openBufferDatabaseSnapshot(sourcePath: string): Promise<BufferDatabaseSnapshot> {
-  await requireRegularFile(sourcePath);
+  await assertRegularFile(sourcePath);
   const scratchDir = await mkdtemp(join(tmpdir(), 'inspect-recover-buffer-')).catch((error: unknown) => {
     throw fileSystemError(error, tmpdir(), 'create a temporary directory');
   });
@@ -71,13 +72,6 @@ export async function openBufferDatabaseSnapshot(sourcePath: string): Promise<Bu
   }
 }
 
-async function requireRegularFile(path: string): Promise<void> {
-  const stats = await stat(path).catch((error: unknown) => {
-    throw fileSystemError(error, path, 'read');
-  });
-  if (!stats.isFile()) throw new StorageError(`${path}: not a regular file`);
-}
-
 /** Copies `<name>` and each existing `<name>-wal|-shm|-journal`; returns the copy's main path. */
 async function copyWithSidecars(sourcePath: string, scratchDir: string): Promise<string> {
   const copyPath = join(scratchDir, basename(sourcePath));
@@ -92,10 +86,12 @@ async function copyWithSidecars(sourcePath: string, scratchDir: string): Promise
 // copy (WAL replay, -shm), so the copy is made owner-writable.
 async function copyPrivately(from: string, to: string, options: { optional?: boolean } = {}): Promise<void> {
   try {
+    // A FIFO or a link to /dev/zero planted as `-wal` would make the copy hang or never end.
+    await assertRegularFile(from);
     await copyFile(from, to);
   } catch (error) {
-    if (options.optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw fileSystemError(error, from, 'copy');
+    if (options.optional && error instanceof NotFoundError) return;
+    throw error instanceof InspectRecoverError ? error : fileSystemError(error, from, 'copy');
   }
   await chmod(to, 0o600).catch((error: unknown) => {
     throw fileSystemError(error, to, 'make writable');

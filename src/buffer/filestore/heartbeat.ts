@@ -10,6 +10,9 @@ import { JsonFormatError, NotFoundError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
 import type { Storage } from '../../storage/storage.js';
 
+/** A heartbeat is a few hundred bytes; anything much larger is not one. */
+const heartbeatReadLimit = 64 * 1024;
+
 export const heartbeatFileName = 'heartbeat.json';
 
 export const HeartbeatSchema = z.looseObject({
@@ -33,7 +36,7 @@ export function isHeartbeatFresh(beat: Heartbeat, nowMs = Date.now()): boolean {
 /** The heartbeat, or undefined when there is none or it cannot be read (then it tells nothing). */
 export async function readHeartbeat(storage: Storage, location: string): Promise<Heartbeat | undefined> {
   try {
-    const parsed = HeartbeatSchema.safeParse(parsePythonJson(Buffer.from(await storage.read(location)).toString('utf8'), location));
+    const parsed = HeartbeatSchema.safeParse(parsePythonJson(Buffer.from(await storage.read(location, { maxBytes: heartbeatReadLimit })).toString('utf8'), location));
     return parsed.success && !Number.isNaN(Date.parse(parsed.data.time)) ? parsed.data : undefined;
   } catch (error) {
     if (error instanceof NotFoundError || error instanceof JsonFormatError) return undefined;

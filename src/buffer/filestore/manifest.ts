@@ -10,6 +10,13 @@ import { parseRowJson } from '../database/row-json.js';
 import { sampleSummarySchema, taskMetricSchema } from '../database/schemas.js';
 import { manifestFileName } from './layout.js';
 
+/**
+ * A manifest lists the segments and the summaries of the samples still buffered (a log buffer's
+ * worth plus those running): a few MB for the largest runs. Parsed, it takes about ten times its
+ * size in memory, so this bounds that to a few hundred MB.
+ */
+const manifestReadLimit = 32 * 1024 * 1024;
+
 const rowId = z.number().int();
 
 /**
@@ -56,7 +63,7 @@ export async function readManifest(storage: Storage, bufferDir: string): Promise
   const location = storage.join(bufferDir, manifestFileName);
   let bytes: Uint8Array;
   try {
-    bytes = await storage.read(location);
+    bytes = await storage.read(location, { maxBytes: manifestReadLimit });
   } catch (error) {
     if (error instanceof NotFoundError) throw new NotFoundError(`${location}: no filestore manifest (file not found)`, error);
     throw error;

@@ -1,0 +1,170 @@
+/**
+ * Hostile or odd inputs, planted the way an attacker or an accident would: FIFOs, devices and
+ * symlinks in a buffer, a directory of overlapping entries, an entry declaring gigabytes, rows
+ * of the wrong type. Each must end in one clear line or a coded warning, never a hang or a
+ * stack trace, and never read outside the directories it was pointed at.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ZipFormatError } from '../../src/errors.js';
+import type { EvalSample } from '../../src/eval/schemas.js';
+import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
+import { ZipReader } from '../../src/zip/zip-reader.js';
+import { FileByteSource } from '../../src/bytes/file-byte-source.js';
+import { arithSample, arithStart } from '../support/arith-log.js';
+import { isOneLineError } from '../support/cli.js';
+import { layOutCrashedFixtures } from '../support/crashed-layout.js';
+import { runCliIn } from '../support/recover-cli.js';
+import { bufferSample, makeScratch, openBufferDatabase, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
+import { conformanceSuiteOptions } from '../support/shared-fixtures.js';
+import { centralDirectoryBounds, locateEntry } from '../support/zip-patch.js';
+
+const mkfifo = (path: string) => execFileSync('mkfifo', [path]);
+
+async function crashedFixtures(t: { after: (fn: () => Promise<void>) => void }) {
+  const layout = await layOutCrashedFixtures();
+  t.after(() => rm(layout.root, { recursive: true, force: true }));
+  const bufferDir = join(layout.logsDir, '.buffer', (await readdir(join(layout.logsDir, '.buffer')))[0]!);
+  const recover = (log: string, ...args: string[]) => runCliIn(layout.root, [log, '--data-dir', layout.dataDir, ...args]);
+  return { layout, bufferDir, recover };
+}
+
+describe('hostile files in a buffer', conformanceSuiteOptions(), () => {
+  it('a FIFO as manifest.json: one clear line, no hang', async (t) => {
+    const { layout, bufferDir, recover } = await crashedFixtures(t);
+    await rm(join(bufferDir, 'manifest.json'));
+    mkfifo(join(bufferDir, 'manifest.json'));
+    const result = await recover(layout.filestoreLog);
+    assert.notEqual(result.status, 0);
+    assert.ok(isOneLineError(result.stderr), result.stderr);
+    assert.match(result.stderr, /manifest\.json: not a regular file \(a FIFO\); not read/);
+  });
+
+  it('manifest.json linked to /etc/passwd: not followed, and nothing of it is quoted', async (t) => {
+    const { layout, bufferDir, recover } = await crashedFixtures(t);
+    await rm(join(bufferDir, 'manifest.json'));
+    await symlink('/etc/passwd', join(bufferDir, 'manifest.json'));
+    const result = await recover(layout.filestoreLog);
+    assert.notEqual(result.status, 0);
+    assert.ok(isOneLineError(result.stderr), result.stderr);
+    assert.match(result.stderr, /a symbolic link that leads outside its directory; not followed/);
+    assert.doesNotMatch(result.stderr, /root:/);
+  });
+
+  it('a segment linked to /dev/zero: SEGMENT_UNREADABLE, and the rest recovers', async (t) => {
+    const { layout, bufferDir, recover } = await crashedFixtures(t);
+    await rm(join(bufferDir, 'segment.2.zip'));
+    await symlink('/dev/zero', join(bufferDir, 'segment.2.zip'));
+    const result = await recover(layout.filestoreLog);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /SEGMENT_UNREADABLE.*segment\.2\.zip: a symbolic link that leads outside its directory; not followed/);
+    assert.match(result.stdout, /Recovered 10 samples/);
+  });
+
+  it("a FIFO as the buffer database's -wal: one clear line; the database linked to /dev/urandom: no database, and the loss is warned of", async (t) => {
+    const { layout, recover } = await crashedFixtures(t);
+    const db = (await readdir(layout.databaseDir)).find((name) => name.endsWith('.db'))!;
+    await rm(join(layout.databaseDir, `${db}-wal`), { force: true });
+    mkfifo(join(layout.databaseDir, `${db}-wal`));
+    const fifo = await recover(layout.databaseLog);
+    assert.notEqual(fifo.status, 0);
+    assert.ok(isOneLineError(fifo.stderr), fifo.stderr);
+    assert.match(fifo.stderr, /-wal: not a regular file \(a FIFO\)/);
+    await rm(join(layout.databaseDir, `${db}-wal`));
+    await rm(join(layout.databaseDir, db));
+    await symlink('/dev/urandom', join(layout.databaseDir, db));
+    const device = await recover(layout.databaseLog);
+    assert.equal(device.status, 0, device.stderr);
+    assert.match(device.stderr, /BUFFER_MISSING.*16 of the 20 samples were never recovered/);
+  });
+
+  it('--list over a log dir holding a FIFO named like a log: it is named in LOG_UNREADABLE, the others are listed', async (t) => {
+    const { layout } = await crashedFixtures(t);
+    mkfifo(join(layout.logsDir, '2026-11-22T13-00-00-00-00_fifo_x.eval'));
+    const result = await runCliIn(layout.root, ['--list', '--json', '--log-dir', layout.logsDir, '--data-dir', layout.dataDir]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /LOG_UNREADABLE.*fifo_x\.eval: not a regular file \(a FIFO\)/);
+    assert.equal((JSON.parse(result.stdout) as unknown[]).length, 2);
+  });
+});
+
+describe('hostile zip structure', () => {
+  it('2,000 directory records sharing one entry (an overlapping zip bomb): refused as overlapping', async (t) => {
+    const scratch = await makeScratch(t);
+    const log = scratch.log();
+    await writeCrashedLog(log, arithStart({ samples: 1, epochs: 1 }), [[arithSample(1, 1)]]);
+    const bytes = await readFile(log);
+    const { offset, endOffset } = centralDirectoryBounds(bytes);
+    const sample = locateEntry(bytes, 'samples/1_epoch_1.json');
+    const record = bytes.subarray(sample.centralOffset, sample.centralOffset + 46 + bytes.readUInt16LE(sample.centralOffset + 28));
+    const records = Array.from({ length: 2000 }, (_, index) => {
+      const copy = Buffer.from(record);
+      // Distinct names, one set of data.
+      copy.write(`samples/${String(index).padStart(1, '0')}`.slice(0, 9), 46, 'latin1');
+      return copy;
+    });
+    const directory = Buffer.concat([bytes.subarray(offset, endOffset), ...records]);
+    const end = Buffer.from(bytes.subarray(endOffset));
+    end.writeUInt16LE(end.readUInt16LE(8) + 2000, 8);
+    end.writeUInt16LE(end.readUInt16LE(10) + 2000, 10);
+    end.writeUInt32LE(directory.length, 12);
+    await writeFile(log, Buffer.concat([bytes.subarray(0, offset), directory, end]));
+    await assert.rejects(ZipReader.open(new FileByteSource(log)), (error: unknown) => error instanceof ZipFormatError && /overlap \(a damaged directory, or a zip bomb\)/.test(error.message));
+    await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), /Log is not recoverable: .*overlap/);
+  });
+
+  it('a journal entry declaring 600 MB: refused before decoding (JOURNAL_DAMAGED), the samples still recovered', async (t) => {
+    const scratch = await makeScratch(t);
+    const log = scratch.log();
+    await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }), [[arithSample(1, 1), arithSample(2, 1)]]);
+    const bytes = await readFile(log);
+    const journal = locateEntry(bytes, '_journal/summaries/1.json');
+    bytes.writeUInt32LE(600_000_000, journal.centralOffset + 24);
+    bytes.writeUInt32LE(600_000_000, journal.localOffset + 22);
+    await writeFile(log, bytes);
+    await openBufferDatabase(log, scratch.dataDir).close({ cleanup: false });
+    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+    assert.deepEqual(result.warnings.map((warning) => warning.code), ['JOURNAL_DAMAGED']);
+    assert.match(result.warnings[0]!.message, /over the 536870912-byte limit/);
+    assert.equal(result.samples, 2);
+  });
+});
+
+describe('buffer rows of the wrong type or an absurd size', () => {
+  const cases: [string, (sample: EvalSample) => Parameters<typeof bufferSample>[3], RegExp][] = [
+    ["a sample_init whose sample is a string", (sample) => ({ events: [{ ...runningEvents(sample, 'completed')[0]!, sample: 'oops' }, ...runningEvents(sample, 'completed').slice(1)] }), /SAMPLE_UNREADABLE/],
+    ['a token count of -2^63', () => ({ summary: { model_usage: { 'mockllm/model': { input_tokens: -(2n ** 63n) as unknown as number, output_tokens: 1, total_tokens: 1 } } } }), /SAMPLE_UNREADABLE/],
+    ['a 2 MB string where model_usage belongs', () => ({ summary: { model_usage: 'x'.repeat(2_000_000) as never } }), /SAMPLE_UNREADABLE/],
+  ];
+  for (const [what, options, code] of cases) {
+    it(`${what}: a coded warning leaves that sample out, the others recover`, async (t) => {
+      const scratch = await makeScratch(t);
+      const log = scratch.log();
+      await writeCrashedLog(log, arithStart({ samples: 3, epochs: 1 }));
+      const db = openBufferDatabase(log, scratch.dataDir);
+      bufferSample(db, arithSample(1, 1), 'completed', options(arithSample(1, 1)));
+      bufferSample(db, arithSample(2, 1), 'completed');
+      await db.close({ cleanup: false });
+      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+      assert.match(result.warnings.map((warning) => warning.code).join(','), code);
+      assert.equal(result.samples, 1);
+    });
+  }
+
+  it('a 1,000,000-character sample id: SAMPLE_NAME_UNSAFE, never an entry name zip cannot hold', async (t) => {
+    const scratch = await makeScratch(t);
+    const log = scratch.log();
+    await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }));
+    const db = openBufferDatabase(log, scratch.dataDir);
+    bufferSample(db, { ...arithSample(1, 1), id: 'x'.repeat(1_000_000) }, 'completed');
+    bufferSample(db, arithSample(2, 1), 'completed');
+    await db.close({ cleanup: false });
+    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+    assert.deepEqual(result.warnings.map((warning) => warning.code), ['SAMPLE_NAME_UNSAFE']);
+    assert.ok(result.warnings[0]!.message.length < 400, 'the id is shortened in the message');
+    assert.equal(result.samples, 1);
+  });
+});
