@@ -97,7 +97,7 @@ export async function findSampleBuffer(location: string, log: LogRecord, options
 
 async function openDatabase(path: string, verdict: WriterVerdict, reason: string, warn: WarningHandler): Promise<FoundBuffer> {
   const source = await DatabaseBufferSource.open(path, warn);
-  return { buffer: { kind: 'database', path }, source, verdict, reason, lastActivityMs: await lastActivityOrClose(source) };
+  return closingOnError(source, async () => ({ buffer: { kind: 'database', path }, source, verdict, reason, lastActivityMs: await source.lastActivityMs() }));
 }
 
 async function openFilestore(
@@ -109,12 +109,21 @@ async function openFilestore(
   staleAfterMs: number,
 ): Promise<FoundBuffer> {
   const source = await FilestoreBufferSource.open(directory, { storage, warn: options.warn });
+  return closingOnError(source, () => judgeFilestore(source, directory, storage, log, now, staleAfterMs));
+}
+
+/** Whether the filestore's writer lives: from its heartbeat, else from the newest time recorded inside it. */
+async function judgeFilestore(
+  source: SampleBufferSource,
+  directory: string,
+  storage: Storage,
+  log: LogRecord,
+  now: number,
+  staleAfterMs: number,
+): Promise<FoundBuffer> {
   const buffer = { kind: 'filestore', directory, storage } as const;
-  const lastActivityMs = (await lastActivityOrClose(source)) ?? Date.parse((await log.start()).eval.created);
-  const heartbeat = await readHeartbeat(storage, storage.join(directory, heartbeatFileName)).catch(async (error: unknown) => {
-    await source.close();
-    throw error;
-  });
+  const lastActivityMs = (await source.lastActivityMs()) ?? Date.parse((await log.start()).eval.created);
+  const heartbeat = await readHeartbeat(storage, storage.join(directory, heartbeatFileName));
   if (heartbeat) {
     // On the writer's own host a dead pid settles it; elsewhere only the heartbeat's age can.
     const writerDead = heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid);
@@ -167,9 +176,10 @@ async function withoutBuffer(log: LogRecord, searched: string, now: number, stal
   return { buffer: undefined, source: noBuffer, verdict: recent ? 'uncertain' : 'crashed', reason, lastActivityMs };
 }
 
-async function lastActivityOrClose(source: SampleBufferSource): Promise<number | undefined> {
+/** Runs `judge`, closing the source when it throws: the caller only gets to close what is returned. */
+async function closingOnError<T>(source: SampleBufferSource, judge: () => Promise<T>): Promise<T> {
   try {
-    return await source.lastActivityMs();
+    return await judge();
   } catch (error) {
     await source.close();
     throw error;
