@@ -85,7 +85,7 @@ export const mutations: Mutation[] = [
   { name: 'SQLite page damage', applies: (kind) => kind === 'sqlite', apply: damagePage },
 ];
 
-interface Record {
+interface ZipRecord {
   central: number;
   local: number;
   nameLength: number;
@@ -96,10 +96,10 @@ interface Record {
 }
 
 /** The records of a zip with a plain end record (what the seeds are), or [] for anything else. */
-function records(bytes: Buffer): Record[] {
+function records(bytes: Buffer): ZipRecord[] {
   const end = bytes.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   if (end < 0 || end + 22 > bytes.length) return [];
-  const found: Record[] = [];
+  const found: ZipRecord[] = [];
   for (let at = bytes.readUInt32LE(end + 16); at + 46 <= end && bytes.readUInt32LE(at) === 0x02014b50; ) {
     const nameLength = bytes.readUInt16LE(at + 28);
     const local = bytes.readUInt32LE(at + 42);
