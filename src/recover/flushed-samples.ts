@@ -42,7 +42,7 @@ export async function copyFlushedSamples({ log, writer, plan, warn, addSummary, 
   const leaveOut = (entry: ZipEntry, code: 'SAMPLE_DAMAGED' | 'SAMPLE_NAME_UNSAFE', why: string) => {
     copy.leftOut.add(entry.name);
     const fallback = plan.heldByLog.has(entry.name) ? 'its buffered copy is used instead' : 'that sample is lost';
-    warn({ code, message: `${log.name}: flushed sample ${JSON.stringify(entry.name)} ${why}: left out, ${fallback}`, details: { log: log.name, entry: entry.name } });
+    warn({ code, message: `${log.name}: flushed sample ${JSON.stringify(entry.name)} ${why}; left out, ${fallback}`, details: { log: log.name, entry: entry.name } });
   };
   for (const entry of log.sampleEntries()) {
     if (plan.replaced.has(entry.name)) continue;
@@ -85,7 +85,7 @@ export async function copyFlushedSamples({ log, writer, plan, warn, addSummary, 
       onCopied();
     } catch (error) {
       if (!isSampleDamage(error)) throw error;
-      leaveOut(entry, 'SAMPLE_DAMAGED', `is damaged (${reasonOf(error, entry.name)})`);
+      leaveOut(entry, 'SAMPLE_DAMAGED', `cannot be used: ${reasonOf(error, entry.name)}`);
     }
   }
   return copy;

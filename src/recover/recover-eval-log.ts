@@ -55,7 +55,7 @@ export interface RecoverOptions extends WarningOptions {
    * run (in a long model call): such a run is recovered but its buffer kept. Default 1 hour.
    */
   staleAfterMs?: number;
-  /** The most a zip entry of the log may declare to be decoded (default 512 MiB): larger ones are refused as bombs. Raw copies are not limited. */
+  /** The most a zip entry of the log may declare to be decoded (default 512 MiB): larger ones are refused as bombs, a flushed sample left out with SAMPLE_DAMAGED. */
   maxEntrySize?: number;
   /** Storage for the log and output; default by location (local path or s3:// URI). */
   storage?: Storage;

@@ -43,7 +43,7 @@ export class ZipReader {
     readonly source: ByteSource,
     readonly archiveSize: number,
     index: CentralDirectory,
-    /** The most an entry may declare to be decoded (a raw copy is not limited). */
+    /** The most an entry may declare to be decoded, or checked for a raw copy. */
     readonly maxEntrySize: number,
     /** Set when the archive had no end records and its directory was rebuilt from its local headers. */
     readonly salvaged?: { entries: number; stoppedAt: number },
@@ -142,9 +142,7 @@ export class ZipReader {
    */
   async *chunks(entry: ZipEntry, { wholeDecodeLimit = defaultWholeDecodeLimit } = {}): AsyncGenerator<Uint8Array> {
     const label = `${this.source.name}: ${entry.name}`;
-    if (entry.uncompressedSize > this.maxEntrySize) {
-      throw new EntryDataError(`${label}: declares ${entry.uncompressedSize} bytes, over the ${this.maxEntrySize}-byte limit for an entry that is decoded (a zip bomb, or raise --max-entry-size)`);
-    }
+    this.assertDecodable(entry, label);
     if (entry.compressedSize <= wholeDecodeLimit && entry.uncompressedSize <= wholeDecodeLimit) {
       yield await this.decodeWhole(entry, label);
       return;
@@ -166,6 +164,7 @@ export class ZipReader {
    */
   async checkedRaw(entry: ZipEntry, headLength = 1024): Promise<CheckedRawEntry> {
     const label = `${this.source.name}: ${entry.name}`;
+    this.assertDecodable(entry, label);
     if (entry.compressedSize <= defaultWholeDecodeLimit && entry.uncompressedSize <= defaultWholeDecodeLimit) {
       const raw = await this.rawBytes(entry);
       const decoded = await decodeChecked(entry, raw, label);
@@ -177,6 +176,13 @@ export class ZipReader {
       if (head.length >= headLength) break;
     }
     return { head, chunks: this.decodedWhileCopied(entry, label) };
+  }
+
+  /** Refuses, before decoding, an entry that declares more than `maxEntrySize`: a bomb costs a line, not minutes and gigabytes. */
+  private assertDecodable(entry: ZipEntry, label: string): void {
+    if (entry.uncompressedSize > this.maxEntrySize) {
+      throw new EntryDataError(`${label}: declares ${entry.uncompressedSize} bytes, over the ${this.maxEntrySize}-byte limit for an entry that is decoded (a zip bomb, or raise --max-entry-size)`);
+    }
   }
 
   private async *decodedWhileCopied(entry: ZipEntry, label: string): AsyncGenerator<Uint8Array> {

@@ -59,11 +59,24 @@ describe('damaged crashed logs', () => {
     await flipByteIn(log, entryName(1));
     const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
     assert.deepEqual(result.warnings.map((warning) => warning.code), ['SAMPLE_DAMAGED']);
-    assert.match(result.warnings[0]!.message, /is damaged \(.*\): left out, that sample is lost/);
+    assert.match(result.warnings[0]!.message, /cannot be used: .*; left out, that sample is lost/);
     assert.deepEqual([result.samples, result.flushed], [3, 2]);
     const recovered = await readLog(result.output);
     assert.equal(recovered.samples.size, 3);
     assert.equal(recovered.summaries.length, 3, 'no summary for the sample left out');
+  });
+
+  it('a flushed sample declaring 600 MB (a bomb): refused before decoding with SAMPLE_DAMAGED, the buffered copy used', async (t) => {
+    const { log, scratch } = await crashedRun(t, [2]);
+    const bytes = await readFile(log);
+    const entry = locateEntry(bytes, entryName(2));
+    bytes.writeUInt32LE(600_000_000, entry.centralOffset + 24);
+    bytes.writeUInt32LE(600_000_000, entry.localOffset + 22);
+    await writeFile(log, bytes);
+    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+    assert.deepEqual(result.warnings.map((warning) => warning.code), ['SAMPLE_DAMAGED']);
+    assert.match(result.warnings[0]!.message, /declares 600000000 bytes, over the 536870912-byte limit .*; left out, its buffered copy is used instead/);
+    assert.equal(result.samples, 4);
   });
 
   it('an entry renamed in the directory (its name says sample 3, it holds sample 1): settled by its content, no sample twice', async (t) => {
