@@ -41,6 +41,26 @@ export type WarningCode =
   /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
   | 'LOG_TRUNCATED';
 
+/**
+ * The warnings that mean data did not make it into the output: always shown, `--quiet` or not.
+ * The others say how something was done (a buffer kept, ids filled, a name settled).
+ */
+const lostDataCodes: ReadonlySet<WarningCode> = new Set<WarningCode>([
+  'SEGMENT_UNREADABLE',
+  'POOL_GAP',
+  'METADATA_UNREADABLE',
+  'ROW_UNREADABLE',
+  'BUFFER_MISSING',
+  'SAMPLE_DAMAGED',
+  'SAMPLE_NAME_UNSAFE',
+  'SAMPLE_UNREADABLE',
+  'LOG_TRUNCATED',
+]);
+
+export function meansLostData(warning: RecoveryWarning): boolean {
+  return lostDataCodes.has(warning.code);
+}
+
 export interface RecoveryWarning {
   code: WarningCode;
   message: string;

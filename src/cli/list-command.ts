@@ -1,4 +1,7 @@
+import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { UsageError } from '../errors.js';
+import { localPath } from '../storage/local-storage.js';
 import { recoverableEvalLogs, type RecoverableEvalLog } from '../recover/recoverable-logs.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { CliIo } from './main.js';
@@ -23,6 +26,7 @@ const sourceText: Record<RecoverableEvalLog['source'], string> = {
 };
 
 export async function listCommand(options: ListCommandOptions, io: CliIo): Promise<void> {
+  await assertListableDirectory(options.logDir);
   const logs = await recoverableEvalLogs(options.logDir, {
     dataDir: options.dataDir,
     staleAfterMs: options.staleAfter,
@@ -45,4 +49,12 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
     );
   }
   io.stdout('\n');
+}
+
+/** A local directory that is missing, or a file, is a mistake to say, not an empty listing. */
+async function assertListableDirectory(logDir: string): Promise<void> {
+  if (isS3Location(logDir)) return;
+  const found = await stat(localPath(logDir)).catch(() => undefined);
+  if (!found) throw new UsageError(`${logDir}: no such directory to list`);
+  if (!found.isDirectory()) throw new UsageError(`${logDir}: a file, not a directory (to look at one log: inspect-recover show ${logDir})`);
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InspectRecoverError, UsageError } from '../errors.js';
 import { evalLogStatus } from '../eval/log-status.js';
@@ -15,10 +16,18 @@ const processIo: CliIo = {
   stderr: (text) => process.stderr.write(text),
 };
 
+/** The package's version, from its package.json (two levels above `dist/src/cli`). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
 function buildProgram(io: CliIo): Command {
   const program = new Command('inspect-recover')
     .description('Recover crashed Inspect AI eval runs into complete .eval logs, and list the logs that need it.')
-    .argument('[log]', 'crashed .eval log to recover (path or s3:// URI)')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .helpCommand('help [command]', 'show help for a command')
+    .argument('[log]', 'crashed .eval log to recover (path or s3:// URI); with --list, the directory to look in')
     .option('--list', 'list the logs that need recovery instead of recovering one')
     .option('--log-dir <dir>', 'where --list looks (path or s3:// URI)', process.env.INSPECT_LOG_DIR ?? './logs')
     .option('--output <path>', 'where to write the recovered log (default: <log>-recovered.eval)')
@@ -42,7 +51,8 @@ function buildProgram(io: CliIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(oneLineUsageError(text)) })
     .action(async (log: string | undefined, options: RecoverCommandOptions & { list?: boolean; logDir: string }) => {
-      if (options.list) return listCommand(options, io);
+      // `--list logs/` names the directory as `--log-dir logs/` does.
+      if (options.list) return listCommand({ ...options, logDir: log ?? options.logDir }, io);
       if (!log) throw new UsageError('a log to recover is required (or --list to find them); see --help');
       return recoverCommand(log, options, io);
     });
@@ -54,7 +64,9 @@ function buildProgram(io: CliIo): Command {
     .option('--json', 'print the same fields as JSON')
     .action(async (log: string, options: { json?: boolean }) => {
       const status = await evalLogStatus(log);
-      io.stdout((options.json ? JSON.stringify(status, null, 2) : formatStatusCard(status)) + '\n');
+      // `--json show LOG` as well as `show LOG --json`.
+      const json = options.json || program.opts<{ json?: boolean }>().json;
+      io.stdout((json ? JSON.stringify(status, null, 2) : formatStatusCard(status)) + '\n');
     });
   return program;
 }
@@ -75,6 +87,19 @@ export function parseSize(text: string): number {
   return Math.floor(Number(match[1]) * unit);
 }
 
+/**
+ * A reader that stops reading (`| head`) closes the pipe: like `git log | head`, end quietly
+ * with exit 0 rather than with Node's EPIPE stack trace.
+ */
+function quietOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(0);
+    });
+  }
+}
+
 /** Commander's usage errors (`error: unknown option '--x'\n(Did you mean --y?)`) as one line in our format. */
 function oneLineUsageError(text: string): string {
   return `inspect-recover: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`;
@@ -85,6 +110,7 @@ function oneLineUsageError(text: string): string {
  * one line; anything else is a bug and says so.
  */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  quietOnClosedPipe();
   // The AWS SDK prints a 9-line "NodeVersionSupportWarning" on stderr at the first S3 client on
   // Node < 22 (this tool supports Node 20): it would break the one-line stderr of every S3 command.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -96,11 +122,15 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
     }
+    // With --json a script gets the failure as JSON on stdout too, never only as text.
+    const json = argv.includes('--json');
     if (error instanceof InspectRecoverError) {
       io.stderr(`inspect-recover: ${error.message}\n`);
+      if (json) io.stdout(`${JSON.stringify({ error: { code: error.code, message: error.message } }, null, 2)}\n`);
       return error.exitCode;
     }
     io.stderr(`inspect-recover: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    if (json) io.stdout(`${JSON.stringify({ error: { code: 'INTERNAL', message: (error as Error)?.message ?? String(error) } }, null, 2)}\n`);
     return 1;
   }
 }

@@ -1,4 +1,4 @@
-/** A one-line progress bar on a terminal; nothing at all when output is piped. */
+/** A one-line progress bar on a terminal; nothing at all when output is piped, on a dumb terminal, or on CI. */
 export class ProgressBar {
   private lastDraw = 0;
   private drawn = false;
@@ -9,7 +9,8 @@ export class ProgressBar {
   ) {}
 
   static forStderr(label: string, enabled: boolean): ProgressBar | undefined {
-    return enabled && process.stderr.isTTY ? new ProgressBar(process.stderr, label) : undefined;
+    const drawable = process.stderr.isTTY && process.env.TERM !== 'dumb' && !process.env.CI;
+    return enabled && drawable ? new ProgressBar(process.stderr, label) : undefined;
   }
 
   update(done: number, total: number): void {

@@ -1,5 +1,5 @@
 import { recoverEvalLog, type RecoveryResult } from '../recover/recover-eval-log.js';
-import type { RecoveryWarning } from '../warnings.js';
+import { meansLostData, type RecoveryWarning } from '../warnings.js';
 import type { CliIo } from './main.js';
 import { ProgressBar } from './progress.js';
 
@@ -20,8 +20,9 @@ export interface RecoverCommandOptions {
 
 export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
   const progress = ProgressBar.forStderr('Recovering', !options.quiet && !options.json);
+  // Lost data is always said on stderr: --quiet silences progress and success, --json keeps stdout for the JSON.
   const showWarning = (warning: RecoveryWarning) => {
-    if (options.quiet || options.json) return;
+    if ((options.quiet || options.json) && !meansLostData(warning)) return;
     progress?.clear();
     io.stderr(`warning [${warning.code}]: ${warning.message}\n`);
   };
@@ -45,7 +46,7 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
     progress?.clear();
   }
   if (options.json) {
-    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    io.stdout(`${JSON.stringify(recoveryJson(result), null, 2)}\n`);
     return;
   }
   if (options.quiet) return;
@@ -56,4 +57,16 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
   if (result.errors > 0) {
     io.stdout(`\nTo re-run the ${result.errors} failed/cancelled samples:\n  inspect eval-retry ${result.output}\n`);
   }
+}
+
+/** The result as `--json` prints it: snake_case keys, as `--list --json`, `show --json` and Inspect's own JSON. */
+export function recoveryJson(result: RecoveryResult): unknown {
+  return snakeKeys(result);
+}
+
+/** Every key of plain objects, at any depth, in snake_case (`segmentId` → `segment_id`). */
+function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), snakeKeys(item)]));
 }

@@ -5,7 +5,7 @@
  * the original is replaced (with `overwrite`) and the buffer removed (with `cleanup`) only then.
  */
 import { resolve } from 'node:path';
-import { EvalLogFormatError, InspectRecoverError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
+import { EvalLogFormatError, InspectRecoverError, NotFoundError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
@@ -97,6 +97,10 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   if (sameLocation(output, location)) throw new UsageError(`${location}: the output is the log itself; use --overwrite to replace it in place`);
   const outputStorage = options.storage ?? storageFor(output);
 
+  // A missing log is said before the lease, whose file would otherwise make its directory.
+  if (!(await storage.stat(location))) {
+    throw new NotFoundError(`${location}: ${storage.kind === 's3' ? 'no such object' : 'no such file or directory'}`);
+  }
   // Taken before anything is read: a second recovery of this log must not plan from what the first one deletes.
   const lease = await RecoveryLease.acquire(storage, location);
   let crashed: EvalLogReader | undefined;

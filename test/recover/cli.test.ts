@@ -11,6 +11,9 @@ import { describe, it, type TestContext } from 'node:test';
 import { heartbeat, heartbeatFileName } from '../../src/buffer/filestore/heartbeat.js';
 import { filestoreDirForLog } from '../../src/buffer/filestore/layout.js';
 import type { RecoveryResult } from '../../src/recover/recover-eval-log.js';
+
+/** What `--json` prints for a recovery: the result with snake_case keys. */
+type RecoveryJson = Omit<RecoveryResult, 'inProgress' | 'cleanedUp'> & { in_progress: number; cleaned_up: boolean };
 import { arithHeader, arithSample, arithStart } from '../support/arith-log.js';
 import { isOneLineError } from '../support/cli.js';
 import { databaseLogName, filestoreLogName, layOutCrashedFixtures, type CrashedLayout } from '../support/crashed-layout.js';
@@ -87,8 +90,8 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
     assert.match(refused.stderr, /is still running: its filestore heartbeat .* \(use --force to recover it anyway; its buffer is then left in place\)/);
     const forced = await runCliIn(root, [filestoreLog, '--force', '--json'], { XDG_DATA_HOME: xdgDataHome });
     assert.equal(forced.status, 0, forced.stderr);
-    const result = JSON.parse(forced.stdout) as RecoveryResult;
-    assert.deepEqual([result.samples, result.source, result.cleanedUp], [10, 'filestore', false]);
+    const result = JSON.parse(forced.stdout) as RecoveryJson;
+    assert.deepEqual([result.samples, result.source, result.cleaned_up], [10, 'filestore', false]);
     assert.ok(existsSync(join(bufferDir, 'manifest.json')), 'the buffer is left in place');
   });
 
@@ -105,19 +108,22 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
     await rm(join(bufferDir, 'segment.3.zip'));
     const result = await runCliIn(root, [filestoreLog, '--json'], { XDG_DATA_HOME: xdgDataHome });
     assert.equal(result.status, 0, result.stderr);
-    assert.equal(result.stderr, '', 'warnings go into the JSON, not to stderr');
-    const parsed = JSON.parse(result.stdout) as RecoveryResult;
+    const said = result.stderr.trimEnd().split('\n').map((line) => /^warning \[(\w+)\]/.exec(line)?.[1]);
+    assert.deepEqual([...new Set(said)], ['SEGMENT_UNREADABLE', 'POOL_GAP'], 'lost data is said on stderr as well; stdout is the JSON');
+    const parsed = JSON.parse(result.stdout) as RecoveryJson;
     assert.equal(parsed.log, filestoreLog);
     assert.equal(parsed.output, recoveredName(filestoreLog));
     assert.deepEqual(
-      [parsed.source, parsed.samples, parsed.flushed, parsed.completed, parsed.inProgress, parsed.errors, parsed.duplicates, parsed.cleanedUp],
+      [parsed.source, parsed.samples, parsed.flushed, parsed.completed, parsed.in_progress, parsed.errors, parsed.duplicates, parsed.cleaned_up],
       ['filestore', 10, 4, 2, 4, 4, 0, true],
     );
     const unreadable = parsed.warnings.filter((warning) => warning.code === 'SEGMENT_UNREADABLE');
     assert.equal(unreadable.length, 1);
-    assert.equal(unreadable[0]!.details?.segmentId, 3);
+    assert.equal(unreadable[0]!.details?.segment_id, 3);
+    assert.ok(!/"[a-z]+[A-Z][A-Za-z]*":/.test(result.stdout), 'snake_case keys only');
     assert.ok(parsed.warnings.every((warning) => typeof warning.code === 'string' && typeof warning.message === 'string'));
     assert.ok(parsed.warnings.some((warning) => warning.code === 'POOL_GAP'));
+    assert.equal(said.length, parsed.warnings.length, 'each warning of the JSON once on stderr');
   });
 
   it('warnings without --json: one `warning [CODE]: …` line each on stderr; the result still on stdout', async (t) => {
@@ -137,7 +143,7 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
     const { root, xdgDataHome, filestoreLog } = await layout(t);
     await rm(join(root, 'logs', '.buffer', filestoreLogName.replace(/\.eval$/, ''), 'segment.4.zip'));
     const result = await runCliIn(root, [filestoreLog, '--strict'], { XDG_DATA_HOME: xdgDataHome });
-    assertOneLineError(result, 1, /Skipping segment 4 .*\(strict mode\)$/m);
+    assertOneLineError(result, 1, /^inspect-recover: 6 samples \(.*\) lost the events stored in segment 4 \(segment\.4\.zip\): .*\(strict mode\)$/m);
     assert.ok(!existsSync(recoveredName(filestoreLog)));
   });
 

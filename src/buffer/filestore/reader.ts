@@ -211,7 +211,7 @@ export class FilestoreReader {
       const holders = this.samplesBySegment.get(segmentId) ?? [];
       this.warnOnce(`segment:${segmentId}`, {
         code: 'SEGMENT_UNREADABLE',
-        message: `Skipping segment ${segmentId} (${segmentFileName(segmentId)}): ${reason}; per the manifest it held sample(s) ${holders.map(describeSample).join(', ')}`,
+        message: `${describeSamples(holders)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${reason}`,
         details: { segmentId, location, samples: holders.map(sampleRef), reason },
       });
       return { reason };
@@ -227,7 +227,7 @@ export class FilestoreReader {
       // The archive is sound but this sample's part of it is not: other samples may still read theirs.
       this.warnOnce(`member:${segmentId}:${sampleKey(sample.id, sample.epoch)}`, {
         code: 'SEGMENT_UNREADABLE',
-        message: `Skipping segment ${segmentId} (${segmentFileName(segmentId)}) for sample ${describeSample(sample)}: ${outcome.reason}`,
+        message: `Sample ${describeSample(sample)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${outcome.reason}`,
         details: { segmentId, location, samples: [sampleRef(sample)], reason: outcome.reason },
       });
     }
@@ -284,8 +284,8 @@ export class FilestoreReader {
     this.warnOnce(`pool-gap:${sampleKey(sample.id, sample.epoch)}`, {
       code: 'POOL_GAP',
       message:
-        `Sample ${describeSample(sample)}: pool rows lost with ${files}; pool refs are reliable only within the first ` +
-        `${gap.soundRows.messagePool} message-pool and ${gap.soundRows.callPool} call-pool rows`,
+        `Sample ${describeSample(sample)}: the model-call inputs its later events refer to were stored in ${files}, which is lost; ` +
+        `those events keep their other fields, and their references are dropped rather than pointed at the wrong messages`,
       details: { sample: sampleRef(sample), segmentIds: gap.segmentIds, soundRows: gap.soundRows },
     });
   }
@@ -338,6 +338,13 @@ function sampleRef(sample: FilestoreSample): { id: string; epoch: number } {
 
 function describeSample(sample: FilestoreSample): string {
   return `${sample.id} (epoch ${sample.epoch})`;
+}
+
+/** `Sample 5 (epoch 1)`, `3 samples (5, 7, 9 (epoch 1))`: what a lost segment cost, per the manifest. */
+function describeSamples(samples: FilestoreSample[]): string {
+  if (samples.length === 0) return 'No sample (per the manifest)';
+  if (samples.length === 1) return `Sample ${describeSample(samples[0]!)}`;
+  return `${samples.length} samples (${samples.map(describeSample).join(', ')})`;
 }
 
 /** Segment bytes are untrusted: whatever reading them throws is a reason to skip, not a crash. */

@@ -1,0 +1,110 @@
+/**
+ * The command line as a seasoned Unix user expects it (issue 10): a closed pipe ends quietly,
+ * `--version` and `help`, options on either side of `show`, `--list DIR`, mistakes as errors,
+ * lost data said even under `--quiet`, and failures as JSON under `--json`.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { isOneLineError, runCli } from '../support/cli.js';
+import { filestoreLogName, layOutCrashedFixtures, type CrashedLayout } from '../support/crashed-layout.js';
+import { runCliIn } from '../support/recover-cli.js';
+import { conformanceSuiteOptions, repoRoot } from '../support/shared-fixtures.js';
+
+async function layout(t: TestContext): Promise<CrashedLayout> {
+  const laidOut = await layOutCrashedFixtures();
+  t.after(() => rm(laidOut.root, { recursive: true, force: true }));
+  return laidOut;
+}
+
+const demoLog = join(repoRoot, 'fixtures', 'demo-crashed.eval');
+
+/** Runs the CLI with its stdout's reading end closed at once, as `| head -0` or `| true` leave it. */
+function runIntoClosedPipe(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/inspect-recover.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('error', reject);
+    child.once('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+describe('Unix manners', () => {
+  it('a closed pipe ends the command quietly with exit 0: --list and show', async () => {
+    for (const args of [['--list', join(repoRoot, 'fixtures')], ['show', demoLog], ['show', demoLog, '--json']]) {
+      const result = await runIntoClosedPipe(args);
+      assert.deepEqual(result, { status: 0, stderr: '' }, args.join(' '));
+    }
+  });
+
+  it('--version and -V print the package version; help [command] is help, not a log named "help"', () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) assert.deepEqual(runCli([flag]), { status: 0, stdout: `${version}\n`, stderr: '' });
+    const help = runCli(['help', 'show']);
+    assert.equal(help.status, 0);
+    assert.match(help.stdout, /^Usage: inspect-recover show \[options\] <log>/);
+    assert.match(runCli(['help']).stdout, /^Usage: inspect-recover /);
+  });
+
+  it('--json before or after show prints the same JSON', () => {
+    const before = runCli(['--json', 'show', demoLog]);
+    const after = runCli(['show', demoLog, '--json']);
+    assert.equal(before.status, 0, before.stderr);
+    assert.equal(before.stdout, after.stdout);
+    assert.equal((JSON.parse(before.stdout) as { task: string }).task, 'arith-demo');
+  });
+
+  it('--list DIR lists DIR; a missing directory or a file given as one exits 2 with one line', async (t) => {
+    const { root, logsDir, xdgDataHome } = await layout(t);
+    const listed = await runCliIn(root, ['--list', 'logs', '--json'], { XDG_DATA_HOME: xdgDataHome });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 2);
+    for (const [args, pattern] of [
+      [['--list', 'r3/logs'], /r3\/logs: no such directory to list$/],
+      [['--list', '--log-dir', join(root, 'no-such-dir')], /no-such-dir: no such directory to list$/],
+      [['--list', '--log-dir', join(logsDir, filestoreLogName)], /a file, not a directory \(to look at one log: inspect-recover show /],
+    ] as const) {
+      const result = await runCliIn(root, [...args], { XDG_DATA_HOME: xdgDataHome });
+      assert.equal(result.status, 2, args.join(' '));
+      assert.ok(isOneLineError(result.stderr), result.stderr);
+      assert.match(result.stderr.trimEnd(), pattern);
+      assert.equal(result.stdout, '');
+    }
+  });
+});
+
+describe('lost data is always said', conformanceSuiteOptions(), () => {
+  it('--quiet with a truncated segment: the lost-data lines still print, in plain words; nothing else does', async (t) => {
+    const { root, logsDir, xdgDataHome, filestoreLog } = await layout(t);
+    const segment = join(logsDir, '.buffer', filestoreLogName.replace(/\.eval$/, ''), 'segment.4.zip');
+    const bytes = readFileSync(segment);
+    await rm(segment);
+    await writeFile(segment, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const result = await runCliIn(root, [filestoreLog, '--quiet'], { XDG_DATA_HOME: xdgDataHome });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, '');
+    const lines = result.stderr.trimEnd().split('\n');
+    assert.ok(lines.length >= 1);
+    assert.match(lines[0]!, /^warning \[SEGMENT_UNREADABLE\]: 6 samples \(5 \(epoch 1\), .*\) lost the events stored in segment 4 \(segment\.4\.zip\): .*truncated zip archive/);
+    assert.ok(lines.every((line) => line.startsWith('warning [')), result.stderr);
+  });
+});
+
+describe('failures under --json', () => {
+  it('are JSON on stdout as well as one line on stderr; a missing log makes no directory', async (t) => {
+    const { root } = await layout(t);
+    const missing = join(root, 'no-such-dir', 'run.eval');
+    const result = runCli([missing, '--json']);
+    assert.equal(result.status, 1);
+    assert.ok(isOneLineError(result.stderr), result.stderr);
+    const parsed = JSON.parse(result.stdout) as { error: { code: string; message: string } };
+    assert.equal(parsed.error.code, 'NOT_FOUND');
+    assert.match(parsed.error.message, /no-such-dir\/run\.eval: no such file or directory/);
+    assert.ok(!existsSync(join(root, 'no-such-dir')), 'the failed recovery made no directory');
+  });
+});
