@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { processTempDir } from './exit-cleanup.js';
 import { join } from 'node:path';
 import { fileSystemError } from '../errors.js';
 import { SpoolFile } from './spool-file.js';
@@ -24,8 +24,8 @@ export class LineSpool {
   ) {}
 
   static async create(name: string): Promise<LineSpool> {
-    const directory = await mkdtemp(join(tmpdir(), 'inspect-recover-')).catch((error: unknown) => {
-      throw fileSystemError(error, tmpdir(), 'create a temporary directory');
+    const directory = await mkdtemp(join(processTempDir(), 'spool-')).catch((error: unknown) => {
+      throw fileSystemError(error, processTempDir(), 'create a temporary directory');
     });
     const file = await SpoolFile.create(join(directory, name)).catch(async (error: unknown) => {
       await rm(directory, { recursive: true, force: true });

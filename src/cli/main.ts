@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { exitOnSignals } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, UsageError } from '../errors.js';
 import { evalLogStatus } from '../eval/log-status.js';
 import { listCommand } from './list-command.js';
@@ -109,8 +110,14 @@ function oneLineUsageError(text: string): string {
  * Runs the CLI and returns its exit code: 0 done, 1 failed, 2 usage. Expected failures print
  * one line; anything else is a bug and says so.
  */
+let processHandlersInstalled = false;
+
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
-  quietOnClosedPipe();
+  if (!processHandlersInstalled) {
+    processHandlersInstalled = true;
+    quietOnClosedPipe();
+    exitOnSignals();
+  }
   // The AWS SDK prints a 9-line "NodeVersionSupportWarning" on stderr at the first S3 client on
   // Node < 22 (this tool supports Node 20): it would break the one-line stderr of every S3 command.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processTempDir } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError } from '../errors.js';
 import { stringifyPythonJson } from '../json/python-json.js';
 import type { Storage } from '../storage/storage.js';
@@ -63,7 +63,7 @@ export class EvalLogWriter {
   /** Starts a log: records the start journal and flushes, as Inspect does at task start. */
   static async create(location: string, start: LogStart, options: EvalLogWriterOptions = {}): Promise<EvalLogWriter> {
     const storage = options.storage ?? storageFor(location);
-    const workDirectory = await mkdtemp(join(tmpdir(), 'inspect-recover-'));
+    const workDirectory = await mkdtemp(join(processTempDir(), 'log-'));
     const zip = await ZipWriter.create(join(workDirectory, 'log.eval'), options);
     const summaries = await SummarySpool.create();
     const writer = new EvalLogWriter(location, storage, workDirectory, zip, summaries, options.method, options.publishOnlyAtFinish === true);

@@ -4,7 +4,9 @@
  * time. The output is published only when whole and read back before anything else changes:
  * the original is replaced (with `overwrite`) and the buffer removed (with `cleanup`) only then.
  */
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { removeOnExit } from '../bytes/exit-cleanup.js';
 import { EvalLogFormatError, InspectRecoverError, NotFoundError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
@@ -33,7 +35,7 @@ import { assertNoSuccessfulLog } from './success-guard.js';
 const journalEvery = 1000;
 
 export interface RecoverOptions extends WarningOptions {
-  /** Where to write; default `<log>-recovered.eval` beside the log. Ignored with `overwrite`. */
+  /** Where to write (a name ending in `.eval`); default `<log>-recovered.eval` beside the log. Not with `overwrite`. An existing file there is replaced only when it is a recovered log of the same run. */
   output?: string;
   /** Replace the crashed log itself (after the recovered copy is written and read back). */
   overwrite?: boolean;
@@ -92,8 +94,15 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     },
   });
   if (location.endsWith('.json')) throw jsonLogRefusal(location);
+  if (options.overwrite && options.output !== undefined) {
+    throw new UsageError('--overwrite replaces the log itself, so it takes no --output; use one or the other');
+  }
+  if (options.output !== undefined && !options.output.endsWith('.eval')) {
+    throw new UsageError(`${options.output}: the output is an .eval log, so its name must end in .eval`);
+  }
   const storage = options.storage ?? storageFor(location);
-  const output = options.overwrite ? defaultOutputPath(location) : (options.output ?? defaultOutputPath(location));
+  // With overwrite, the recovered log is staged under a hidden name beside the log, never over a file of the user's.
+  const output = options.overwrite ? stagingLocation(location) : (options.output ?? defaultOutputPath(location));
   if (sameLocation(output, location)) throw new UsageError(`${location}: the output is the log itself; use --overwrite to replace it in place`);
   const outputStorage = options.storage ?? storageFor(output);
 
@@ -107,6 +116,8 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   let source: SampleBufferSource | undefined;
   let writer: EvalLogWriter | undefined;
   let runTotals: RunTotals | undefined;
+  let stagingLeft = options.overwrite === true;
+  const forgetStaging = options.overwrite && outputStorage.kind === 'local' ? removeOnExit(localPath(output)) : undefined;
   try {
     crashed = await openCrashedLog(storage, location, options.maxEntrySize);
     const log = crashed;
@@ -142,6 +153,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       warn({ code: 'BUFFER_KEPT', message: `Recovering ${location} but keeping its buffer: ${found.reason}`, details: { log: location, buffer: source.location } });
     }
     await assertNoSuccessfulLog(outputStorage, parentLocation(output), start.eval, [location, output]);
+    if (!options.overwrite) await assertReplaceableOutput(outputStorage, output, start);
 
     const plan = await planSamples(log, source, (entry, error) =>
       warn({
@@ -227,6 +239,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       await storage.copy(output, location);
       await verifyRecoveredLog(storage.byteSource(location), location, total);
       await storage.delete(output);
+      stagingLeft = false;
       finalOutput = location;
     }
     const cleanedUp = options.cleanup !== false && !keepBuffer && found.buffer !== undefined;
@@ -252,7 +265,30 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     await runTotals?.close();
     await source?.close();
     await crashed?.close();
+    if (stagingLeft) await outputStorage.delete(output).catch(() => undefined);
+    forgetStaging?.();
     await lease.release();
+  }
+}
+
+/** `logs/.run.eval.recovering-1f3a…`: hidden from listings (Inspect's and ours), removed on every exit path. */
+function stagingLocation(location: string): string {
+  const slash = location.lastIndexOf('/');
+  return `${location.slice(0, slash + 1)}.${location.slice(slash + 1)}.recovering-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * An existing file at the output is replaced only when it is a recovered log of this same run
+ * (an earlier recovery, now redone): anything else is the user's, and is not ours to destroy.
+ */
+async function assertReplaceableOutput(storage: Storage, output: string, start: LogStart): Promise<void> {
+  if (!(await storage.stat(output))) return;
+  const existing = await EvalLogReader.open(storage.byteSource(output), { headerOnly: true }).catch(() => undefined);
+  const header = await existing?.header().catch(() => undefined);
+  await existing?.close();
+  const sameRun = header !== undefined && header.eval.eval_id === start.eval.eval_id && header.eval.run_id === start.eval.run_id && header.status !== 'started';
+  if (!sameRun) {
+    throw new RecoveryNotAvailable(`${output} exists and is not a recovered log of this run: not replaced (name another --output, or move it away)`);
   }
 }
 

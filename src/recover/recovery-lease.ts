@@ -12,6 +12,8 @@ import { z } from 'zod';
 import { isProcessAlive } from '../buffer/writer-liveness.js';
 import { LogLeasedError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
+import { removeOnExit } from '../bytes/exit-cleanup.js';
+import { localPath } from '../storage/local-storage.js';
 
 export const LeaseRecordSchema = z.looseObject({
   host: z.string(),
@@ -40,6 +42,8 @@ export class RecoveryLease {
   private lost: string | undefined;
   private renewing: Promise<void> = Promise.resolve();
 
+  private readonly forgetAtExit: (() => void) | undefined;
+
   private constructor(
     private readonly storage: Storage,
     readonly location: string,
@@ -51,6 +55,8 @@ export class RecoveryLease {
       this.renewing = this.renew();
     }, Math.max(1000, ttlMs / 3));
     this.renewal.unref();
+    // A local lease goes with its process even on Ctrl-C; on S3 it expires.
+    this.forgetAtExit = storage.kind === 'local' ? removeOnExit(localPath(location)) : undefined;
   }
 
   /** Takes the lease on `logLocation`, or throws LogLeasedError naming the holder. */
@@ -92,6 +98,7 @@ export class RecoveryLease {
     clearInterval(this.renewal);
     this.renewal = undefined;
     await this.renewing;
+    this.forgetAtExit?.();
     if (this.lost) return;
     const current = await this.storage.readTagged(this.location).catch(() => undefined);
     if (current?.etag === this.etag) await this.storage.delete(this.location).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { UsageError } from '../errors.js';
 import { LocalStorage } from './local-storage.js';
 import { isS3Location } from './s3-location.js';
 import { LazyS3Storage } from './lazy-s3-storage.js';
@@ -18,7 +19,13 @@ let lastObjectId = 0;
  * options.
  */
 export function storageFor(location: string, options: S3StorageOptions = {}): Storage {
-  if (!isS3Location(location)) return localStorage;
+  if (!isS3Location(location)) {
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
+    if (scheme !== undefined && scheme.toLowerCase() !== 'file') {
+      throw new UsageError(`${location}: unknown scheme "${scheme}://" (use a local path, a file:// URI or an s3:// URI)`);
+    }
+    return localStorage;
+  }
   const key = optionsKey(options);
   let storage = s3Storages.get(key);
   if (!storage) {

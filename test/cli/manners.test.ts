@@ -108,3 +108,34 @@ describe('failures under --json', () => {
     assert.ok(!existsSync(join(root, 'no-such-dir')), 'the failed recovery made no directory');
   });
 });
+
+describe('no leftovers', conformanceSuiteOptions(), () => {
+  it('5 recoveries interrupted by Ctrl-C (SIGINT): exit 130 each, nothing of ours in the temp dir or beside the log', async (t) => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { readdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { layOutLargeFixture } = await import('../support/crashed-layout.js');
+    const root = await mkdtemp(join(tmpdir(), 'ctrl-c-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const log = await layOutLargeFixture(root);
+    const privateTmp = join(root, 'tmp');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(privateTmp);
+    const before = (await readdir(join(root, 'logs'))).sort();
+    for (let run = 0; run < 5; run++) {
+      const child = spawn(process.execPath, [join(repoRoot, 'bin/inspect-recover.js'), log, '--overwrite', '--no-cleanup'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, TMPDIR: privateTmp },
+      });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      // Interrupted mid-recovery: once it has started writing (its temp files exist).
+      for (let waited = 0; (await readdir(privateTmp)).length === 0 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 130, stderr);
+      assert.deepEqual(await readdir(privateTmp), [], `run ${run}: the temp dir is empty`);
+      assert.deepEqual((await readdir(join(root, 'logs'))).sort(), before, `run ${run}: no staging file or lease beside the log`);
+    }
+  });
+});

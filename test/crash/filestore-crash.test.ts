@@ -300,9 +300,12 @@ describe('a SIGKILLed writer (EvalRecorder + filestore sync)', () => {
     assert.equal(await opensAsZip(storage, join(bufferDir, torn[0]!)), false, 'and it is torn');
     assert.equal(names.includes(`segment.${last.segmentId! + 1}.zip`), false, 'the new segment never appeared');
     // The segment was built whole in a local temp file before the copy into place began.
-    const [built] = (await readdir(join(dir, 'tmp'))).filter((name) => name.startsWith('inspect-recover-segment-'));
-    assert.ok(built, 'the temp segment is left in TMPDIR');
-    assert.ok(await opensAsZip(storage, join(dir, 'tmp', built, `segment.${last.segmentId! + 1}.zip`)));
+    // (under the process's own temp dir, which a SIGKILL leaves behind).
+    const [processTemp] = (await readdir(join(dir, 'tmp'))).filter((name) => name.startsWith('inspect-recover-'));
+    assert.ok(processTemp, "the process's temp dir is left in TMPDIR");
+    const [built] = (await readdir(join(dir, 'tmp', processTemp))).filter((name) => name.startsWith('segment-'));
+    assert.ok(built, 'the temp segment is left in it');
+    assert.ok(await opensAsZip(storage, join(dir, 'tmp', processTemp, built, `segment.${last.segmentId! + 1}.zip`)));
     const { filestore } = await checkAftermath(storage, logFile, bufferDir, databasePath);
     assert.deepEqual(
       filestore.manifest.segments.map((segment) => segment.id),

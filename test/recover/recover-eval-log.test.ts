@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { EntryName } from '../../src/eval/entry-names.js';
@@ -393,8 +393,12 @@ describe('recoverEvalLog', () => {
         assert.match(error.message, /already recovered to .*run-recovered\.eval, and its buffer is gone/);
         return true;
       });
-      // --overwrite of a log that recorded something within --stale-after is refused: a run elsewhere may be writing it.
-      await assert.rejects(recoverEvalLog(scratch.log(), { dataDir: scratch.dataDir, overwrite: true, output: undefined }), /already recovered|may still be running/);
+      // --overwrite leaves that earlier recovery alone: the log itself becomes the flushed samples' error log.
+      const sibling = await readFile(result.output);
+      const overwritten = await recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true });
+      assert.equal(overwritten.output, log);
+      assert.equal((await readLog(log)).samples.size, 2);
+      assert.deepEqual(await readFile(result.output), sibling, 'the earlier recovery is untouched');
     });
 
     it('a finished log → RecoveryNotAvailable (not crashed)', async (t) => {
@@ -510,11 +514,33 @@ describe('recoverEvalLog', () => {
       assert.deepEqual((await readdir(scratch.logsDir)).sort(), ['run-recovered.eval', 'run.eval']);
     });
 
-    it('an existing file at the output path is replaced', async (t) => {
+    it("an existing file at the output is replaced only when it is a recovered log of the same run; anything else is the user's and stays", async (t) => {
       const { scratch, log } = await standardRun(t);
-      await writeFile(scratch.log('run-recovered.eval'), 'stale');
-      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
-      assert.equal((await readLog(result.output)).samples.size, 8);
+      await writeFile(scratch.log('run-recovered.eval'), 'kept on purpose');
+      await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, cleanup: false }), (error: unknown) => {
+        assert.ok(error instanceof RecoveryNotAvailable);
+        assert.match(error.message, /run-recovered\.eval exists and is not a recovered log of this run: not replaced/);
+        return true;
+      });
+      assert.equal(await readFile(scratch.log('run-recovered.eval'), 'utf8'), 'kept on purpose');
+      const other = scratch.log('other-run.eval');
+      await writeCrashedLog(other, { ...arithStart({ samples: 2, epochs: 1 }), eval: { ...arithStart({ samples: 2, epochs: 1 }).eval, eval_id: 'other', run_id: 'other' } });
+      await recoverEvalLog(other, { dataDir: scratch.dataDir, output: scratch.log('theirs.eval') });
+      await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, cleanup: false, output: scratch.log('theirs.eval') }), /theirs\.eval exists and is not a recovered log of this run/);
+      await rm(scratch.log('run-recovered.eval'));
+      const first = await recoverEvalLog(log, { dataDir: scratch.dataDir, cleanup: false });
+      const again = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+      assert.equal(again.output, first.output, 'an earlier recovery of this run is redone in place');
+      assert.equal((await readLog(again.output)).samples.size, 8);
+    });
+
+    it('usage errors: --overwrite with --output, an output not named .eval, an unknown scheme', async (t) => {
+      const { scratch, log } = await standardRun(t);
+      await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true, output: scratch.log('x.eval') }), (error: unknown) => error instanceof UsageError && /takes no --output/.test(error.message));
+      await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, output: scratch.log('out.json') }), (error: unknown) => error instanceof UsageError && /must end in \.eval/.test(error.message));
+      await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, output: 's3x://foo/out.eval' }), (error: unknown) => error instanceof UsageError && /unknown scheme "s3x:\/\/"/.test(error.message));
+      assert.deepEqual((await readdir(scratch.logsDir)).sort(), ['run.eval'], 'nothing written, no directory made');
+      assert.ok(!existsSync('s3x:'));
     });
 
     it('overwrite: the original path holds the recovered log, no -recovered file is left, and a valid log is there after every step', async (t) => {
@@ -533,17 +559,19 @@ describe('recoverEvalLog', () => {
           if (!location.endsWith('.recovery-lease')) await check('after delete');
         },
       });
-      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true, output: scratch.log('ignored.eval'), storage: watching });
+      await writeFile(scratch.log('run-recovered.eval'), 'an earlier recovery, kept on purpose');
+      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true, storage: watching });
       assert.equal(result.output, log);
       assert.deepEqual(states, ['before copy: started', 'after copy: error', 'after delete: error']);
       const recovered = await readLog(log);
       assert.equal(recovered.header.status, 'error');
       assert.equal(recovered.samples.size, 8);
-      assert.deepEqual(await readdir(scratch.logsDir), ['run.eval'], 'no -recovered file, and --output ignored');
+      assert.deepEqual((await readdir(scratch.logsDir)).sort(), ['run-recovered.eval', 'run.eval'], 'no staging file left');
+      assert.equal(await readFile(scratch.log('run-recovered.eval'), 'utf8'), 'an earlier recovery, kept on purpose', 'a file of that name is not staging');
       assert.equal(existsSync(databasePath), false, 'cleaned up after the move');
     });
 
-    it('overwrite interrupted at the copy: the crashed log is intact, the recovered copy complete, the buffer kept', async (t) => {
+    it('overwrite interrupted at the copy: the crashed log is intact, nothing staged is left, the buffer kept', async (t) => {
       const { scratch, log, databasePath } = await standardRun(t);
       const before = await readFile(log);
       const failing: Storage = faultyStorage({
@@ -553,9 +581,7 @@ describe('recoverEvalLog', () => {
       });
       await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true, storage: failing }), /injected: copy failed/);
       assert.deepEqual(await readFile(log), before);
-      const sibling = await readLog(scratch.log('run-recovered.eval'));
-      assert.equal(sibling.header.status, 'error');
-      assert.equal(sibling.samples.size, 8);
+      assert.deepEqual(await readdir(scratch.logsDir), ['run.eval'], 'the staged copy is removed');
       assert.ok(existsSync(databasePath), 'no cleanup after a failure');
       // Running it again finishes the job.
       const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true });

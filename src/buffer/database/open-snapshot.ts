@@ -5,9 +5,9 @@
  * name, into a fresh temp directory and the copy is opened; the original is only ever read as bytes.
  */
 import { chmod, copyFile, mkdtemp } from 'node:fs/promises';
+import { processTempDir } from '../../bytes/exit-cleanup.js';
 import { assertRegularFile } from '../../bytes/regular-file.js';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fileSystemError, InspectRecoverError, NotFoundError } from '../../errors.js';
@@ -40,8 +40,8 @@ export interface BufferDatabaseSnapshot {
 
 export async function openBufferDatabaseSnapshot(sourcePath: string): Promise<BufferDatabaseSnapshot> {
   await assertRegularFile(sourcePath);
-  const scratchDir = await mkdtemp(join(tmpdir(), 'inspect-recover-buffer-')).catch((error: unknown) => {
-    throw fileSystemError(error, tmpdir(), 'create a temporary directory');
+  const scratchDir = await mkdtemp(join(processTempDir(), 'buffer-')).catch((error: unknown) => {
+    throw fileSystemError(error, processTempDir(), 'create a temporary directory');
   });
   const removeScratch = () => rmSync(scratchDir, { recursive: true, force: true });
   let database: Database.Database | undefined;

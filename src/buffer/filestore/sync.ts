@@ -10,7 +10,7 @@
  * Every write replaces its file atomically, and a segment id is never written twice.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { processTempDir } from '../../bytes/exit-cleanup.js';
 import { join } from 'node:path';
 import { InspectRecoverError, NotFoundError } from '../../errors.js';
 import type { Storage, WriteOptions } from '../../storage/storage.js';
@@ -192,7 +192,7 @@ export class FilestoreSync {
 
   /** Built whole in a local temp file (fsynced by `close`), then stored as one object. */
   private async writeSegment(id: number, members: readonly SegmentMemberJson[]): Promise<void> {
-    const tempDir = await mkdtemp(join(tmpdir(), 'inspect-recover-segment-'));
+    const tempDir = await mkdtemp(join(processTempDir(), 'segment-'));
     try {
       const path = join(tempDir, segmentFileName(id));
       const zip = await ZipWriter.create(path);

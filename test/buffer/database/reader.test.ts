@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
@@ -15,6 +15,7 @@ import {
   legacySchemaSql,
 } from './buffer-database-helpers.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
+import { processTempDir } from '../../../src/bytes/exit-cleanup.js';
 
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
 const message = (content: unknown) => ({ id: 'm1', role: 'user', content });
@@ -259,23 +260,15 @@ describe('BufferDatabaseReader on other DBs', () => {
       insertSample(db, '1', 1, pretty({ id: 1, epoch: 1, input: 'q', target: 't' }));
       for (let i = 0; i < 3; i++) insertEvent(db, '1', 1, `e${i}`, '{"event": "info"}');
     });
-    // os.tmpdir() follows $TMPDIR, so the private copy lands where the test can watch it.
-    const scratchParent = join(root, 'scratch');
-    await mkdir(scratchParent);
-    const savedTmpDir = process.env.TMPDIR;
-    process.env.TMPDIR = scratchParent;
-    let reader: BufferDatabaseReader;
-    try {
-      reader = await BufferDatabaseReader.open(path);
-    } finally {
-      if (savedTmpDir === undefined) delete process.env.TMPDIR;
-      else process.env.TMPDIR = savedTmpDir;
-    }
+    // The private copy goes under this process's own temp dir, where the test can watch it.
+    const scratchParent = processTempDir();
+    const before = await readdir(scratchParent);
+    const reader = await BufferDatabaseReader.open(path);
     const iterator = reader.iterateEvents('1', 1);
     assert.equal(iterator.next().done, false);
-    assert.equal((await readdir(scratchParent)).length, 1);
+    assert.equal((await readdir(scratchParent)).length, before.length + 1);
     assert.doesNotThrow(() => reader.close());
-    assert.deepEqual(await readdir(scratchParent), []);
+    assert.deepEqual(await readdir(scratchParent), before);
     assert.equal(iterator.next().done, true);
   });
 });
