@@ -20,12 +20,14 @@ import { syntheticEvents, syntheticInit, syntheticSample, syntheticStart } from 
 const here = fileURLToPath(import.meta.url);
 const cli = join(dirname(here), '..', '..', 'bin', 'inspect-recover.js');
 const samples = 20;
-const logName = '2026-11-22T12-00-00-00-00_arith-demo_DemoTaskId000000000001.eval';
+const start = syntheticStart(samples, 'arith');
+// As Inspect names a log: its creation time, task and task id.
+const logName = `2026-11-22T12-00-00-00-00_arith_${start.eval.task_id}.eval`;
 
 /** The recording process: 10 samples flushed, 3 finished since the last flush, 2 half done. */
 async function record(directory: string): Promise<void> {
   const sync = new FilestoreSyncHook({ intervalSeconds: 1 });
-  const recorder = await EvalRecorder.start(join(directory, 'logs', logName), syntheticStart(samples, 'arith'), {
+  const recorder = await EvalRecorder.start(join(directory, 'logs', logName), start, {
     dataDir: join(directory, 'data'),
     logBuffer: 5,
     sync,

@@ -54,8 +54,11 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
     `Recovered ${result.samples} samples to ${result.output} ` +
       `(${result.flushed} flushed, ${result.completed} completed, ${result.inProgress} in progress; source: ${result.source})\n`,
   );
-  if (result.errors > 0) {
-    io.stdout(`\nTo re-run the ${result.errors} failed/cancelled samples:\n  inspect eval-retry ${result.output}\n`);
+  // What `inspect eval-retry` would run: the samples with an error and those the log lacks.
+  const unfinished = result.errors + result.missing;
+  if (unfinished > 0) {
+    const parts = [result.errors ? `${result.errors} failed or cancelled` : '', result.missing ? `${result.missing} never started or lost` : ''].filter(Boolean);
+    io.stdout(`\nTo run the ${unfinished} samples that did not finish (${parts.join(', ')}):\n  inspect eval-retry ${result.output}\n`);
   }
 }
 

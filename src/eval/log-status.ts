@@ -67,7 +67,8 @@ function describe(
     total_samples: typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null,
     errors: summaries.filter((summary) => summary.error).length,
     created: spec.created,
-    last_modified: new Date(mtimeMs ?? Date.now()).toISOString(),
+    // In the form Inspect writes its times (`+00:00`), as `created` is.
+    last_modified: new Date(mtimeMs ?? Date.now()).toISOString().replace(/Z$/, '+00:00'),
     duration_seconds: finished
       ? secondsBetween(header.stats?.started_at, header.stats?.completed_at)
       : secondsBetween(spec.created, latest(summaries.map((summary) => summary.completed_at))),

@@ -78,8 +78,10 @@ export interface RecoveryResult {
   inProgress: number;
   /** Buffer copies left out because the log already held that sample (or a newer attempt of it). */
   duplicates: number;
-  /** Samples with an error (failed, or cancelled by the crash): candidates for `eval-retry`. */
+  /** Samples with an error (failed, or cancelled by the crash). */
   errors: number;
+  /** Samples the run was to produce (dataset samples × epochs) that the recovered log lacks: never started, or lost. */
+  missing: number;
   warnings: RecoveryWarning[];
   cleanedUp: boolean;
 }
@@ -257,6 +259,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       inProgress: rebuiltInProgress,
       duplicates,
       errors: totals.errors,
+      missing: Math.max(0, (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1) - total),
       warnings,
       cleanedUp,
     };
