@@ -118,9 +118,6 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     quietOnClosedPipe();
     exitOnSignals();
   }
-  // The AWS SDK prints a 9-line "NodeVersionSupportWarning" on stderr at the first S3 client on
-  // Node < 22 (this tool supports Node 20): it would break the one-line stderr of every S3 command.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv);

@@ -18,6 +18,11 @@ import { localPath } from './local-storage.js';
 import { formatS3Location, joinS3Location, parseS3Location } from './s3-location.js';
 import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat, type WriteOptions } from './storage.js';
 
+// The AWS SDK prints a 9-line "NodeVersionSupportWarning" on stderr at the first S3 client on
+// Node < 22, which this package supports: for a library's users and for the CLI's one-line
+// stderr alike, it is noise. A user's own setting is kept.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export interface S3StorageOptions {
   /** An S3-compatible endpoint URL; default `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS. */
   endpoint?: string;

@@ -139,3 +139,24 @@ describe('no leftovers', conformanceSuiteOptions(), () => {
     }
   });
 });
+
+describe('without better-sqlite3 (its native build failed)', conformanceSuiteOptions(), () => {
+  const withoutSqlite = { NODE_OPTIONS: `--require ${join(repoRoot, 'dist/test/support/without-better-sqlite3.cjs')}` };
+
+  it('show, --list and a recovery from the filestore work; a database recovery says what is missing in one line', async (t) => {
+    const { root, xdgDataHome, filestoreLog, databaseLog } = await layout(t);
+    const env = { ...withoutSqlite, XDG_DATA_HOME: xdgDataHome };
+    const shown = await runCliIn(root, ['show', filestoreLog], env);
+    assert.equal(shown.status, 0, shown.stderr);
+    const listed = await runCliIn(root, ['--list', 'logs', '--json'], env);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.ok((JSON.parse(listed.stdout) as { path: string }[]).some((log) => log.path.endsWith(filestoreLogName)));
+    const fromFilestore = await runCliIn(root, [filestoreLog, '--no-cleanup'], env);
+    assert.equal(fromFilestore.status, 0, fromFilestore.stderr);
+    assert.match(fromFilestore.stdout, /^Recovered 10 samples .*source: filestore/);
+    const fromDatabase = await runCliIn(root, [databaseLog], env);
+    assert.equal(fromDatabase.status, 1);
+    assert.ok(isOneLineError(fromDatabase.stderr), fromDatabase.stderr);
+    assert.match(fromDatabase.stderr, /better-sqlite3 could not be loaded .*buffer databases cannot be read or written/);
+  });
+});

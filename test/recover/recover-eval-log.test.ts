@@ -87,6 +87,7 @@ describe('recoverEvalLog', () => {
       inProgress: 1,
       duplicates: 0,
       errors: 2,
+      missing: 0,
       warnings: [],
       cleanedUp: true,
     });

@@ -1,5 +1,5 @@
-import Database from 'better-sqlite3';
 import { InspectRecoverError } from '../../errors.js';
+import { isSqliteError } from './sqlite.js';
 
 /** A file that should be an Inspect sample-buffer database is not one, or SQLite cannot read it. */
 export class BufferDatabaseError extends InspectRecoverError {
@@ -13,6 +13,7 @@ export class BufferDatabaseError extends InspectRecoverError {
  * file; any other error is a bug and is returned unchanged.
  */
 export function fromSqliteError(error: unknown, sourcePath: string, action: string): unknown {
-  if (!(error instanceof Database.SqliteError)) return error;
-  return new BufferDatabaseError(`${sourcePath}: cannot ${action}: ${error.message} (${error.code})`, error);
+  if (!isSqliteError(error)) return error;
+  const { message, code } = error as Error & { code: string };
+  return new BufferDatabaseError(`${sourcePath}: cannot ${action}: ${message} (${code})`, error);
 }

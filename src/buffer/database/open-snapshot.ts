@@ -9,7 +9,8 @@ import { processTempDir } from '../../bytes/exit-cleanup.js';
 import { assertRegularFile } from '../../bytes/regular-file.js';
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqlite } from './sqlite.js';
 import { fileSystemError, InspectRecoverError, NotFoundError } from '../../errors.js';
 import { BufferDatabaseError, fromSqliteError } from './errors.js';
 
@@ -100,7 +101,7 @@ async function copyPrivately(from: string, to: string, options: { optional?: boo
 
 function openCopy(copyPath: string, sourcePath: string): Database.Database {
   try {
-    const database = new Database(copyPath, { fileMustExist: true });
+    const database = new (sqlite())(copyPath, { fileMustExist: true });
     // Guards against writing by mistake; WAL recovery on first read is still allowed.
     database.pragma('query_only = ON');
     // Recovery reads each page about once: better-sqlite3's 16 MB page cache would only make

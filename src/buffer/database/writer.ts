@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqlite } from './sqlite.js';
 import { fileSystemError } from '../../errors.js';
 import type { EvalSampleSummary } from '../../eval/schemas.js';
 import { isS3Location } from '../../storage/s3-location.js';
@@ -88,7 +89,7 @@ export class SampleBufferDatabase {
     if (existsSync(path)) throw new BufferDatabaseError(`${path}: a sample buffer database already exists there`);
     let database: Database.Database | undefined;
     try {
-      database = new Database(path, { timeout: 30_000 });
+      database = new (sqlite())(path, { timeout: 30_000 });
       for (const pragma of writerPragmas) database.pragma(pragma);
       // Inspect keeps the current mode when WAL is unavailable (network filesystems); so does this.
       database.pragma('journal_mode = WAL');

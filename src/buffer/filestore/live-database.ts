@@ -4,7 +4,8 @@
  * sees one committed state; so the filestore sync reads the live DB directly, where recovery
  * (open-snapshot.ts) reads a private copy of a crashed one.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { sqlite } from '../database/sqlite.js';
 import { fromSqliteError } from '../database/errors.js';
 import { readLayout, type BufferDatabaseSnapshot } from '../database/open-snapshot.js';
 
@@ -15,7 +16,7 @@ const busyTimeoutMs = 30_000;
 export function openLiveBufferDatabase(path: string): BufferDatabaseSnapshot {
   let database: Database.Database | undefined;
   try {
-    database = new Database(path, { fileMustExist: true, timeout: busyTimeoutMs });
+    database = new (sqlite())(path, { fileMustExist: true, timeout: busyTimeoutMs });
     database.pragma('query_only = ON');
     const layout = readLayout(database, path);
     const opened = database;
