@@ -24,7 +24,8 @@ export { recoverableEvalLogs, type RecoverableEvalLog, type RecoverableStatus, t
 export { defaultOutputPath } from './recover/output-path.js';
 export { RecoveryLease, leaseLocation, type LeaseRecord } from './recover/recovery-lease.js';
 export { completeLogStart } from './eval/log-start.js';
-export { isProcessAlive, fileWriterState } from './buffer/writer-liveness.js';
+export { isProcessAlive } from './bytes/process-alive.js';
+export { fileWriterState } from './buffer/writer-liveness.js';
 export { EvalRecorder, type EvalRecorderOptions, type SampleInit } from './recorder/eval-recorder.js';
 export { SampleBufferDatabase, type BufferSyncHook, type SampleBufferDatabaseOptions } from './buffer/database/writer.js';
 export { BufferDatabaseReader } from './buffer/database/reader.js';

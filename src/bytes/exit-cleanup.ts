@@ -1,12 +1,13 @@
 /**
  * Temporary files and directories that must not outlive the process: removed at exit, also
  * when a command-line program is ended by Ctrl-C or SIGTERM (`exitOnSignals`). A SIGKILL
- * runs nothing; what it leaves is found and removed by the next run that looks.
+ * runs nothing; what it leaves is removed by the next process that makes its own temp dir.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileSystemError } from '../errors.js';
+import { isProcessAlive } from './process-alive.js';
 
 const pending = new Set<string>();
 let installed = false;
@@ -38,12 +39,35 @@ let processTemp: string | undefined;
  */
 export function processTempDir(): string {
   if (processTemp === undefined) {
+    removeDeadProcessesTempDirs();
     try {
-      processTemp = mkdtempSync(join(tmpdir(), 'inspect-recover-'));
+      processTemp = mkdtempSync(join(tmpdir(), `${tempPrefix}${process.pid}-`));
     } catch (error) {
       throw fileSystemError(error, tmpdir(), 'create a temporary directory');
     }
     removeOnExit(processTemp);
   }
   return processTemp;
+}
+
+const tempPrefix = 'inspect-recover-';
+const processTempName = /^inspect-recover-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * What a SIGKILLed process left (a crashed recorder's working copy and spools): the temp dirs
+ * named for a process that no longer exists on this host. A live pid's dir is kept, even when
+ * the pid was reused: better a leftover than a running process's files gone.
+ */
+export function removeDeadProcessesTempDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = processTempName.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isProcessAlive(Number(pid))) continue;
+    rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
 }

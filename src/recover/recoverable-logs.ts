@@ -16,6 +16,7 @@ import { storageFor } from '../storage/storage-for.js';
 import { StrictModeError, warningSink, type WarningOptions } from '../warnings.js';
 import { findSampleBuffer, type LogRecord } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
+import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 
 export type RecoverableStatus = 'crashed' | 'running' | 'recovered';
 
@@ -46,6 +47,8 @@ export interface ListOptions extends WarningOptions {
 }
 
 export async function recoverableEvalLogs(logDir: string, options: ListOptions = {}): Promise<RecoverableEvalLog[]> {
+  // What crashed processes left in the temp dir goes too: a sweep of crashed runs should leave no debris.
+  removeDeadProcessesTempDirs();
   const storage = options.storage ?? storageFor(logDir);
   const found: { path: string; mtimeMs: number }[] = [];
   for (const path of await evalLogsUnder(storage, logDir.replace(/[/\\]+$/, ''))) {

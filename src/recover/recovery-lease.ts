@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { isProcessAlive } from '../buffer/writer-liveness.js';
+import { isProcessAlive } from '../bytes/process-alive.js';
 import { LogLeasedError } from '../errors.js';
 import type { Storage } from '../storage/storage.js';
 import { removeOnExit } from '../bytes/exit-cleanup.js';

@@ -160,3 +160,48 @@ describe('without better-sqlite3 (its native build failed)', conformanceSuiteOpt
     assert.match(fromDatabase.stderr, /better-sqlite3 could not be loaded .*buffer databases cannot be read or written/);
   });
 });
+
+describe('no leftovers after crashes', () => {
+  it('20 SIGKILLed recorders: each new process removes what dead ones left, and the next --list removes the rest', { timeout: 120_000 }, async (t) => {
+    const { mkdtemp, mkdir, readdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const root = await mkdtemp(join(tmpdir(), 'killed-recorders-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    const privateTmp = join(root, 'tmp');
+    await mkdir(privateTmp);
+    const script = `
+      import { EvalRecorder, FilestoreSyncHook } from ${JSON.stringify(join(repoRoot, 'dist/src/index.js'))};
+      import { syntheticInit, syntheticEvents, syntheticSample, syntheticStart } from ${JSON.stringify(join(repoRoot, 'dist/examples/synthetic-eval.js'))};
+      const sync = new FilestoreSyncHook({ intervalSeconds: 1 });
+      const recorder = await EvalRecorder.start(process.argv[1], syntheticStart(4), { dataDir: process.argv[2], logBuffer: 2, sync });
+      for (const index of [1, 2, 3]) {
+        recorder.sampleStarted(syntheticInit(index));
+        recorder.events(syntheticInit(index).id, 1, syntheticEvents(index, 3));
+        await recorder.sampleCompleted(syntheticSample(index));
+      }
+      await sync.filestore.sync();
+      process.stdout.write('ready\\n');
+      setInterval(() => recorder, 60_000);`;
+    const runs = Array.from({ length: 20 }, (_, run) => join(root, 'logs', `2026-11-22T12-00-${String(run).padStart(2, '0')}-00-00_arith_run${run}.eval`));
+    for (let start = 0; start < runs.length; start += 5) {
+      await Promise.all(
+        runs.slice(start, start + 5).map(async (log) => {
+          const child = spawn(process.execPath, ['--input-type=module', '-e', script, log, join(root, 'data')], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: privateTmp } });
+          await new Promise<void>((resolve, reject) => {
+            child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
+            child.once('exit', (code) => reject(new Error(`a recorder exited early (${code})`)));
+          });
+          child.kill('SIGKILL');
+          await new Promise((resolve) => child.once('close', resolve));
+        }),
+      );
+    }
+    // Each recorder, starting, removed what the dead ones before it left: only the last batch's remain.
+    const left = await readdir(privateTmp);
+    assert.equal(left.length, 5, `the last five SIGKILLed recorders left their temp dirs: ${left.join(', ')}`);
+    const listed = await runCliIn(root, ['--list', 'logs', '--data-dir', join(root, 'data'), '--json'], { TMPDIR: privateTmp });
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 20);
+    assert.deepEqual(await readdir(privateTmp), [], 'nothing of ours is left in the temp dir');
+  });
+});

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { isProcessAlive } from '../../../src/buffer/writer-liveness.js';
+import { isProcessAlive } from '../../../src/bytes/process-alive.js';
 import { inspectFixture } from '../../support/shared-fixtures.js';
 import { makeTempDir } from '../../support/temp-dir.js';
 

@@ -11,7 +11,7 @@ import {
   type BufferDatabaseCandidate,
 } from '../../../src/buffer/database/candidates.js';
 import { bufferDatabaseDir, localLogDirUri } from '../../../src/buffer/database/location.js';
-import { isProcessAlive } from '../../../src/buffer/writer-liveness.js';
+import { isProcessAlive } from '../../../src/bytes/process-alive.js';
 import { makeTempDir, removeTempDir } from '../../support/temp-dir.js';
 
 const logName = '2026-01-01T00-00-00-00-00_task_abc.eval';
