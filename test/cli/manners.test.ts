@@ -56,7 +56,10 @@ describe('Unix manners', () => {
     const after = runCli(['show', demoLog, '--json']);
     assert.equal(before.status, 0, before.stderr);
     assert.equal(before.stdout, after.stdout);
-    assert.equal((JSON.parse(before.stdout) as { task: string }).task, 'arith-demo');
+    const status = JSON.parse(before.stdout) as { task: string; created: string; last_modified: string };
+    assert.equal(status.task, 'arith-demo');
+    assert.match(status.last_modified, /\+00:00$/, "times in one form, Inspect's, as created is");
+    assert.match(status.created, /\+00:00$/);
   });
 
   it('--list DIR lists DIR; a missing directory or a file given as one exits 2 with one line', async (t) => {
