@@ -208,3 +208,19 @@ describe('no leftovers after crashes', () => {
     assert.deepEqual(await readdir(privateTmp), [], 'nothing of ours is left in the temp dir');
   });
 });
+
+describe('the progress bar', conformanceSuiteOptions(), () => {
+  it('draws on a terminal, and not on TERM=dumb or with CI set (run under a pseudo-terminal by util-linux script)', async (t) => {
+    const { execFileSync: run } = await import('node:child_process');
+    const { root, filestoreLog } = await layout(t);
+    const bin = join(repoRoot, 'bin/inspect-recover.js');
+    const onTerminal = (env: string, output: string) =>
+      run('script', ['-qc', `env -u CI ${env} ${process.execPath} ${bin} ${filestoreLog} --no-cleanup --output ${join(root, output)}`, '/dev/null'], { encoding: 'utf8' });
+    assert.match(onTerminal('TERM=xterm', 'a.eval'), /\rRecovering \[#+-*\] \d+\/\d+/);
+    for (const [env, output] of [['TERM=dumb', 'b.eval'], ['TERM=xterm CI=true', 'c.eval']] as const) {
+      const printed = onTerminal(env, output);
+      assert.match(printed, /^Recovered 10 samples/, env);
+      assert.doesNotMatch(printed, /Recovering \[/, env);
+    }
+  });
+});
