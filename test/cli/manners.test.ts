@@ -199,9 +199,10 @@ describe('no leftovers after crashes', () => {
         }),
       );
     }
-    // Each recorder, starting, removed what the dead ones before it left: only the last batch's remain.
+    // Each recorder, starting, removed what the dead ones before it left: at most the last batch's remain
+    // (fewer when one of the batch was killed before another made its own).
     const left = await readdir(privateTmp);
-    assert.equal(left.length, 5, `the last five SIGKILLed recorders left their temp dirs: ${left.join(', ')}`);
+    assert.ok(left.length >= 1 && left.length <= 5, `at most the last five SIGKILLed recorders' temp dirs remain: ${left.join(', ')}`);
     const listed = await runCliIn(root, ['--list', 'logs', '--data-dir', join(root, 'data'), '--json'], { TMPDIR: privateTmp });
     assert.equal(listed.status, 0, listed.stderr);
     assert.equal((JSON.parse(listed.stdout) as unknown[]).length, 20);
