@@ -118,10 +118,12 @@ export class EvalLogReader {
    * holds a flush's worth (Inspect flushes every n/20 samples), too many to hold as objects.
    * With `onDamaged`, an entry whose bytes fail their check (CRC, size, a torn stream) is passed
    * to it and skipped whole, before any of its rows is given; without, the damage is thrown.
+   * Entries named in `skip` (found damaged by an earlier pass) are passed over unread.
    */
-  async *summaryRows({ onDamaged }: { onDamaged?: (entry: ZipEntry, error: Error) => void } = {}): AsyncGenerator<EvalSampleSummary> {
+  async *summaryRows({ onDamaged, skip }: { onDamaged?: (entry: ZipEntry, error: Error) => void; skip?: ReadonlySet<string> } = {}): AsyncGenerator<EvalSampleSummary> {
     const final = this.zip.entry(EntryName.summaries);
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
+      if (skip?.has(entry.name)) continue;
       const what = `${this.name}: ${entry.name}`;
       // A small entry is decoded and checked whole before its first row; a large one is streamed,
       // so with `onDamaged` it is checked in a pass of its own first.

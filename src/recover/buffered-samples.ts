@@ -5,10 +5,10 @@
  * sample, never the recovery.
  */
 import type { BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
-import { EntryDataError, EvalLogFormatError, JsonFormatError, ZipFormatError } from '../errors.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import { EvalSampleSummarySchema, validate, type EvalSample, type EvalSampleSummary } from '../eval/schemas.js';
 import type { WarningHandler } from '../warnings.js';
+import { isSampleDamage } from './flushed-samples.js';
 import { reconstructSample } from './reconstruct-sample.js';
 
 export interface RebuildContext {
@@ -54,8 +54,7 @@ export async function rebuildBufferedSample(
  * failures and strict mode still end the recovery.
  */
 function isSampleLevel(error: unknown): boolean {
-  if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return true;
-  return error instanceof JsonFormatError || error instanceof EvalLogFormatError || error instanceof EntryDataError || error instanceof ZipFormatError;
+  return error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || isSampleDamage(error);
 }
 
 /** An id for a message: a crafted one can be a megabyte long. */

@@ -104,7 +104,8 @@ export function bufferedAfterCopy(plan: SamplePlan, copy: FlushedCopy): { buffer
   return { buffered, duplicates };
 }
 
-function isSampleDamage(error: unknown): error is Error {
+/** Damage to a sample's data or what it says: it costs that sample, not the recovery. */
+export function isSampleDamage(error: unknown): error is Error {
   return error instanceof EntryDataError || error instanceof ZipFormatError || error instanceof JsonFormatError || error instanceof EvalLogFormatError;
 }
 

@@ -182,9 +182,10 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     const copy = await copyFlushedSamples({ log, writer, plan, warn, addSummary, onCopied: progress });
     // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time:
     // the last row of each copied sample (those without one were summarized as they were copied).
+    // The journal entries the plan found damaged are skipped; the others passed their check there.
     const directory = log.zip.directory;
     let ordinal = 0;
-    for await (const row of log.summaryRows({ onDamaged: () => undefined })) {
+    for await (const row of log.summaryRows({ skip: plan.damagedJournal })) {
       const name = sampleEntryName(row.id, row.epoch);
       const position = directory.positionOf(name);
       const last = position !== undefined && plan.lastRowOf[position] === ordinal;
@@ -205,8 +206,8 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       progress();
     }
     const total = copy.copied + rebuiltCompleted + rebuiltInProgress;
+    const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
     if (found.buffer === undefined) {
-      const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
       const lost = expected > 0 ? `${Math.max(0, expected - total)} of the ${expected} samples were never recovered` : 'samples that were not flushed were never recovered';
       warn({
         code: 'BUFFER_MISSING',
@@ -259,7 +260,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       inProgress: rebuiltInProgress,
       duplicates,
       errors: totals.errors,
-      missing: Math.max(0, (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1) - total),
+      missing: Math.max(0, expected - total),
       warnings,
       cleanedUp,
     };

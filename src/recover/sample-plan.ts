@@ -20,7 +20,7 @@ export interface SamplePlan {
   buffered: BufferedSampleEntry[];
   /** Buffered copies of samples the log holds, by entry name: the fallback when a flushed entry is damaged. */
   heldByLog: Map<string, BufferedSampleEntry>;
-  /** Journal summaries entries that fail their check: skipped in every pass. */
+  /** Journal summaries entries that fail their check: later passes skip them without checking again. */
   damagedJournal: Set<string>;
 }
 
