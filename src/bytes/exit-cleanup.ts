@@ -51,7 +51,8 @@ export function processTempDir(): string {
 }
 
 const tempPrefix = 'inspect-recover-';
-const processTempName = /^inspect-recover-(\d+)-[A-Za-z0-9]{6}$/;
+/** `inspect-recover-<pid>-XXXXXX`, as `mkdtempSync` completes the prefix. */
+const processTempName = new RegExp(`^${tempPrefix}(\\d+)-[A-Za-z0-9]{6}$`);
 
 /**
  * What a SIGKILLed process left (a crashed recorder's working copy and spools): the temp dirs

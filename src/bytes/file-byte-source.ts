@@ -24,7 +24,6 @@ export class FileByteSource implements ByteSource {
       const stat = await file.stat().catch((error: unknown) => {
         throw fileSystemError(error, this.name, 'stat');
       });
-      if (stat.isDirectory()) throw fileSystemError({ code: 'EISDIR' }, this.name, 'read');
       this.knownSize = stat.size;
     }
     return this.knownSize;
