@@ -1,4 +1,5 @@
 /** Entry names inside an `.eval` zip (eval-log-format.md §2). */
+import type { SampleId } from './sample-ref.js';
 
 export const EntryName = {
   start: '_journal/start.json',
@@ -30,7 +31,7 @@ export function configUpdateIndex(name: string): number | undefined {
  * `samples/<id>_epoch_<epoch>.json` with Python's `str(id)`: no escaping, so the int 1 and
  * the string "1" share a name, as they do in Inspect.
  */
-export function sampleEntryName(id: string | number | bigint, epoch: number): string {
+export function sampleEntryName(id: SampleId, epoch: number): string {
   return `samples/${String(id)}_epoch_${epoch}.json`;
 }
 
@@ -50,14 +51,4 @@ export function isSafeEntryName(name: string): boolean {
   if (name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\\') || name.includes('\0')) return false;
   if (Buffer.byteLength(name, 'utf8') > maxSampleEntryNameBytes) return false;
   return !name.split('/').includes('..');
-}
-
-/** A key for a sample id that keeps the int 1 and the string "1" apart, as Python's dict keys do. */
-export function sampleIdKey(id: string | number | bigint): string {
-  return `${typeof id === 'string' ? 's' : 'n'}:${String(id)}`;
-}
-
-/** A key for (id, epoch), the int 1 and the string "1" kept apart. */
-export function sampleKey(id: string | number | bigint, epoch: number): string {
-  return `${sampleIdKey(id)}:${epoch}`;
 }

@@ -5,7 +5,8 @@ import { jsonArrayElements } from '../json/json-array-elements.js';
 import { parsePythonJson } from '../json/python-json.js';
 import { ZipReader } from '../zip/zip-reader.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
-import { EntryName, configUpdateIndex, isSampleEntryName, journalSummaryIndex, sampleKey } from './entry-names.js';
+import { EntryName, configUpdateIndex, isSampleEntryName, journalSummaryIndex } from './entry-names.js';
+import { logKey } from './sample-ref.js';
 import {
   EvalLogHeaderSchema,
   EvalSampleReductionsSchema,
@@ -109,7 +110,7 @@ export class EvalLogReader {
    */
   async summaries(): Promise<EvalSampleSummary[]> {
     const rows = new Map<string, EvalSampleSummary>();
-    for await (const row of this.summaryRows()) rows.set(sampleKey(row.id, row.epoch), row);
+    for await (const row of this.summaryRows()) rows.set(logKey(row.id, row.epoch), row);
     return [...rows.values()];
   }
 

@@ -1,6 +1,6 @@
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import { sampleKey } from './entry-names.js';
+import { logKey } from './sample-ref.js';
 import { EvalLogReader } from './eval-log-reader.js';
 import { readJsonEvalLog } from './json-log.js';
 import type { EvalLogHeader, EvalSampleSummary, EvalStatus } from './schemas.js';
@@ -40,7 +40,7 @@ export async function evalLogStatus(location: string, storage: Storage = storage
     // One row per (id, epoch), the last written winning; damaged journal entries are passed
     // over, since `show` describes what can be read.
     const rows = new Map<string, Pick<EvalSampleSummary, 'error' | 'completed_at'>>();
-    for await (const row of reader.summaryRows({ onDamaged: () => undefined })) rows.set(sampleKey(row.id, row.epoch), { error: row.error, completed_at: row.completed_at });
+    for await (const row of reader.summaryRows({ onDamaged: () => undefined })) rows.set(logKey(row.id, row.epoch), { error: row.error, completed_at: row.completed_at });
     return { ...describe(location, await reader.header(), reader.sampleCount(), [...rows.values()], stat?.mtimeMs), truncated: reader.truncated !== undefined };
   } finally {
     await reader.close();

@@ -3,16 +3,13 @@
  * `{"id":…,"epoch":…,` (pydantic's field order), so a copy can check an entry's name against
  * its content without parsing the rest (eval-log-format.md §2).
  */
-export interface SampleIdentity {
-  id: string | number | bigint;
-  epoch: number;
-}
+import type { SampleRef } from './sample-ref.js';
 
 const leadingIdentity = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*"epoch"\s*:\s*(\d+)\s*[,}]/;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
 /** The identity the sample's JSON starts with; undefined when it starts otherwise (then parse it whole). */
-export function sampleIdentityFromHead(head: Uint8Array): SampleIdentity | undefined {
+export function sampleIdentityFromHead(head: Uint8Array): SampleRef | undefined {
   const match = leadingIdentity.exec(utf8.decode(head));
   if (!match) return undefined;
   const [, idToken, epochToken] = match as unknown as [string, string, string];

@@ -1,6 +1,6 @@
 import { LineSpool } from '../bytes/line-spool.js';
 import { parsePythonJson, stringifyPythonJson } from '../json/python-json.js';
-import { sampleKey } from './entry-names.js';
+import { logKey } from './sample-ref.js';
 import { LastOccurrence } from './last-occurrence.js';
 import type { EvalSampleSummary } from './schemas.js';
 
@@ -65,7 +65,7 @@ export class SummarySpool {
 }
 
 function keyOf(summary: Pick<EvalSampleSummary, 'id' | 'epoch'>): string {
-  return sampleKey(summary.id, summary.epoch);
+  return logKey(summary.id, summary.epoch);
 }
 
 function keyOfLine(bytes: Uint8Array, path: string): string {

@@ -16,7 +16,8 @@ import { completeLogStart } from '../eval/log-start.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferEvent, TaskMetric } from '../buffer/database/schemas.js';
-import { SampleBufferDatabase, type BufferSyncHook, type SampleId, type SampleRef } from '../buffer/database/writer.js';
+import { SampleBufferDatabase, type BufferSyncHook } from '../buffer/database/writer.js';
+import type { SampleId, SampleRef } from '../eval/sample-ref.js';
 import { FilestoreSyncHook } from '../buffer/filestore/sync-hook.js';
 import { shortUuid } from '../buffer/short-uuid.js';
 

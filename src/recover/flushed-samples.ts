@@ -9,7 +9,8 @@ import type { BufferedSampleEntry } from '../buffer/sample-buffer-source.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import type { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { EvalLogWriter } from '../eval/eval-log-writer.js';
-import { sampleIdentityFromHead, type SampleIdentity } from '../eval/sample-identity.js';
+import { sampleIdentityFromHead } from '../eval/sample-identity.js';
+import type { SampleRef } from '../eval/sample-ref.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalSampleSummary } from '../eval/schemas.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
@@ -52,7 +53,7 @@ export async function copyFlushedSamples({ log, writer, plan, warn, addSummary, 
     }
     try {
       const checked = await log.zip.checkedRaw(entry);
-      let identity: SampleIdentity | undefined = sampleIdentityFromHead(checked.head);
+      let identity: SampleRef | undefined = sampleIdentityFromHead(checked.head);
       const noRow = plan.lastRowOf[directory.positionOf(entry.name)!] === -1;
       let summary: EvalSampleSummary | undefined;
       if (!identity || noRow || sampleEntryName(identity.id, identity.epoch) !== entry.name) {

@@ -3,6 +3,7 @@
  * summary at a time: counts and usage sums in memory, scores in a spool on disk.
  */
 import type { EvalSampleSummary, ModelUsage } from '../eval/schemas.js';
+import type { SampleId } from '../eval/sample-ref.js';
 import { ScoreSpool } from './score-spool.js';
 import { addUsageMap } from './usage.js';
 
@@ -15,7 +16,7 @@ export class RunTotals {
   /** The earliest of the run's creation and every sample's start (ISO strings compare as text). */
   startedAt: string;
   /** With `collectIds`: each distinct sample id, in first-seen order (int 1 and "1" apart). */
-  readonly sampleIds: Map<string, string | number | bigint> | undefined;
+  readonly sampleIds: Map<string, SampleId> | undefined;
 
   private constructor(
     created: string,

@@ -9,10 +9,8 @@
  */
 import { parsePythonJson, stringifyPythonJson } from '../json/python-json.js';
 import { LineSpool, type SpooledLine } from '../bytes/line-spool.js';
-import { sampleIdKey } from '../eval/entry-names.js';
+import { logIdKey, type SampleId } from '../eval/sample-ref.js';
 import { KeyHashes } from '../eval/key-hashes.js';
-
-export type SampleId = string | number | bigint;
 
 /** What the reducers use of a score; nothing else (history...) is kept. */
 export interface SampleScore {
@@ -87,7 +85,7 @@ export class ScoreSpool {
       if (typeof score?.value === 'object' && score.value !== null) this.listOrDictNames.add(name);
       kept[name] = score && { value: score.value, answer: score.answer, explanation: score.explanation, metadata: score.metadata };
     }
-    const key = sampleIdKey(id);
+    const key = logIdKey(id);
     // The key is written as plain JSON, which keeps lone surrogates exactly: grouping stays exact.
     this.file.append(`[${JSON.stringify(key)},${stringifyPythonJson(id)},${stringifyPythonJson(kept)}]`);
     this.hashes.add(key);

@@ -6,7 +6,8 @@ import { parsePythonJson, stringifyPythonJson } from '../../src/json/python-json
 import { recoveredError, recoveredHeader } from '../../src/recover/recovered-header.js';
 import { RunTotals } from '../../src/recover/run-totals.js';
 import { recomputeResults, scoreValueToFloat } from '../../src/recover/results.js';
-import { ScoreSpool, type SampleId, type SampleScore, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
+import { ScoreSpool, type SampleScore, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
+import type { SampleId } from '../../src/eval/sample-ref.js';
 import { addModelUsage, addUsageMap } from '../../src/recover/usage.js';
 import { arithStart } from '../support/arith-log.js';
 

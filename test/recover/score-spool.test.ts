@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
-import { ScoreSpool, type SampleId, type SampleScore, type SampleScores, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
+import { ScoreSpool, type SampleScore, type SampleScores, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
+import type { SampleId } from '../../src/eval/sample-ref.js';
 
 async function withSpool<T>(samples: [SampleId, Record<string, SampleScore | null>][], use: (spool: ScoreSpool) => Promise<T>, options?: ScoreSpoolOptions): Promise<T> {
   const spool = await ScoreSpool.create(options);

@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { JsonFormatError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
+import type { SampleId } from '../../eval/sample-ref.js';
 import type { BufferedSampleEntry } from '../sample-buffer-source.js';
 import { BufferDatabaseError, fromSqliteError } from './errors.js';
 import { openBufferDatabaseSnapshot, type BufferDatabaseSnapshot } from './open-snapshot.js';
@@ -112,8 +113,6 @@ export interface BufferSampleData {
   messagePool: MessagePoolRow[];
   callPool: CallPoolRow[];
 }
-
-export type SampleId = string | number;
 
 interface SampleRow {
   id: string;

@@ -13,6 +13,7 @@ import type Database from 'better-sqlite3';
 import { sqlite } from './sqlite.js';
 import { fileSystemError } from '../../errors.js';
 import type { EvalSampleSummary } from '../../eval/schemas.js';
+import { bufferKey, type SampleId, type SampleRef } from '../../eval/sample-ref.js';
 import { isS3Location } from '../../storage/s3-location.js';
 import { condenseEvents, condenseSummary, emptyRows, SamplePools, type CondensedRows } from '../condense.js';
 import { formatIndentedJson, formatPythonDumps } from '../pretty-json.js';
@@ -42,13 +43,6 @@ export interface SampleBufferDatabaseOptions {
   /** The pid in the file name, which tells crashed DBs from live ones; default this process's. */
   pid?: number;
   sync?: BufferSyncHook;
-}
-
-export type SampleId = string | number | bigint;
-
-export interface SampleRef {
-  id: SampleId;
-  epoch: number;
 }
 
 export interface CompleteSampleOptions {
@@ -111,7 +105,7 @@ export class SampleBufferDatabase {
    * `started_at`/`completed_at`, and `completed: false`.
    */
   startSample(summary: EvalSampleSummary): void {
-    const key = sampleKey(summary.id, summary.epoch);
+    const key = bufferKey(summary.id, summary.epoch);
     const rows = emptyRows();
     const data = formatIndentedJson(condenseSummary(summary, rows));
     this.write('start sample', () => {
@@ -129,7 +123,7 @@ export class SampleBufferDatabase {
    */
   logEvents(id: SampleId, epoch: number, events: readonly BufferEvent[]): void {
     if (events.length === 0) return;
-    const pools = this.running.get(sampleKey(id, epoch));
+    const pools = this.running.get(bufferKey(id, epoch));
     if (!pools) throw new BufferDatabaseError(`${this.path}: sample ${String(id)} (epoch ${epoch}) is not running: start it before logging events`);
     const rows = emptyRows();
     const condensed = condenseEvents(events, pools, rows);
@@ -173,7 +167,7 @@ export class SampleBufferDatabase {
       // Rolls the transaction back: completing a sample that was never started is a harness bug.
       if (changes === 0) throw new BufferDatabaseError(`${this.path}: sample ${sampleId} (epoch ${epoch}) was never started`);
     });
-    this.running.delete(sampleKey(id, epoch));
+    this.running.delete(bufferKey(id, epoch));
   }
 
   /** The running metric display: a list of `{scorer, name, value, reducer?, params?}`. */
@@ -193,7 +187,7 @@ export class SampleBufferDatabase {
         this.statement('DELETE FROM samples WHERE id = ? AND epoch = ?').run(String(id), epoch);
       }
     });
-    for (const { id, epoch } of samples) this.running.delete(sampleKey(id, epoch));
+    for (const { id, epoch } of samples) this.running.delete(bufferKey(id, epoch));
   }
 
   /**
@@ -251,10 +245,6 @@ function databasePathFor(logLocation: string, dataDir: string, pid: number): str
   return join(bufferDatabaseDir(logLocation.slice(0, slash), dataDir), bufferDatabaseFileName(logLocation.slice(slash + 1), pid));
 }
 
-/** The DB's rows hold the id as text, so the int 1 and the string "1" are the same sample here. */
-function sampleKey(id: SampleId, epoch: number): string {
-  return `${String(id)}\u0000${epoch}`;
-}
 
 function eventId(event: BufferEvent): string {
   return typeof event.uuid === 'string' && event.uuid !== '' ? event.uuid : shortUuid();

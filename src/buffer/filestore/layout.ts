@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import type { SampleId } from '../../eval/sample-ref.js';
 import { localPath } from '../../storage/local-storage.js';
 import { formatS3Location, isS3Location, parseS3Location } from '../../storage/s3-location.js';
 
@@ -32,7 +33,7 @@ export function segmentFileName(segmentId: number): string {
 }
 
 /** A sample's member in a segment zip: Python's `str(id)`, no escaping. */
-export function segmentMemberName(sampleId: string | number | bigint, epoch: number): string {
+export function segmentMemberName(sampleId: SampleId, epoch: number): string {
   return `${String(sampleId)}_${epoch}.json`;
 }
 
@@ -40,13 +41,13 @@ export function segmentMemberName(sampleId: string | number | bigint, epoch: num
  * `<K>`: SHA-256 hex of `[str(id), epoch]` pretty-printed with 2-space indentation. The id is always
  * a JSON string, so the int 1 and the string "1" share a key.
  */
-export function metadataKey(sampleId: string | number | bigint, epoch: number): string {
+export function metadataKey(sampleId: SampleId, epoch: number): string {
   const text = `[\n  ${JSON.stringify(String(sampleId))},\n  ${epoch}\n]`;
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** `metadata.<K>.<H>.json`, where `<H>` (the sample's `metadata_hash`) is the SHA-256 of the file's bytes. */
-export function metadataFileName(sampleId: string | number | bigint, epoch: number, metadataHash: string): string {
+export function metadataFileName(sampleId: SampleId, epoch: number, metadataHash: string): string {
   return `metadata.${metadataKey(sampleId, epoch)}.${metadataHash}.json`;
 }
 

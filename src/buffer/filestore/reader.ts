@@ -5,11 +5,13 @@
  * skipped with one SEGMENT_UNREADABLE warning, and a pool gap that this causes is reported.
  * Segments are read per sample, never all at once, so memory stays bounded by one sample.
  */
+import { bufferKey } from '../../eval/sample-ref.js';
 import { InspectRecoverError } from '../../errors.js';
 import { storageFor } from '../../storage/storage-for.js';
 import type { Storage } from '../../storage/storage.js';
 import { warningSink, type RecoveryWarning, type WarningHandler, type WarningOptions } from '../../warnings.js';
-import type { BufferSample, CallPoolRow, CollapsedBufferEvent, MessagePoolRow, SampleId } from '../database/reader.js';
+import type { BufferSample, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../database/reader.js';
+import type { SampleId } from '../../eval/sample-ref.js';
 import type { TaskMetric } from '../database/schemas.js';
 import { filestoreDirForLog, segmentFileName, segmentMemberName } from './layout.js';
 import { readManifest, sampleSegments, type Manifest, type SampleSegment } from './manifest.js';
@@ -88,7 +90,7 @@ export class FilestoreReader {
     private readonly warn: WarningHandler,
   ) {
     for (const sample of sampleList) {
-      const key = sampleKey(sample.id, sample.epoch);
+      const key = bufferKey(sample.id, sample.epoch);
       if (!this.bySampleKey.has(key)) this.bySampleKey.set(key, sample);
       for (const segment of sample.segments) {
         const holders = this.samplesBySegment.get(segment.id) ?? [];
@@ -136,7 +138,7 @@ export class FilestoreReader {
 
   /** Ids compare as text, as Inspect does: the int 1 and the string "1" are one sample. */
   sample(id: SampleId, epoch: number): FilestoreSample | undefined {
-    return this.bySampleKey.get(sampleKey(String(id), epoch));
+    return this.bySampleKey.get(bufferKey(String(id), epoch));
   }
 
   segmentLocation(segmentId: number): string {
@@ -174,7 +176,7 @@ export class FilestoreReader {
       const { unreadableRows, lostPoolRows } = assembly.addMember(outcome.member, `${location}: ${segmentMemberName(sample.id, sample.epoch)}`);
       if (lostPoolRows) gapSegmentIds.push(segment.id);
       if (unreadableRows.length > 0) {
-        this.warnOnce(`rows:${segment.id}:${sampleKey(sample.id, sample.epoch)}`, {
+        this.warnOnce(`rows:${segment.id}:${bufferKey(sample.id, sample.epoch)}`, {
           code: 'ROW_UNREADABLE',
           message: `Left out ${unreadableRows.length} unreadable row(s) of sample ${describeSample(sample)} in ${segmentFileName(segment.id)}: ${unreadableRows[0]}`,
           details: { segmentId: segment.id, location, sample: sampleRef(sample), rows: unreadableRows },
@@ -225,7 +227,7 @@ export class FilestoreReader {
     }
     if ('reason' in outcome) {
       // The archive is sound but this sample's part of it is not: other samples may still read theirs.
-      this.warnOnce(`member:${segmentId}:${sampleKey(sample.id, sample.epoch)}`, {
+      this.warnOnce(`member:${segmentId}:${bufferKey(sample.id, sample.epoch)}`, {
         code: 'SEGMENT_UNREADABLE',
         message: `Sample ${describeSample(sample)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${outcome.reason}`,
         details: { segmentId, location, samples: [sampleRef(sample)], reason: outcome.reason },
@@ -281,7 +283,7 @@ export class FilestoreReader {
 
   private warnPoolGap(sample: FilestoreSample, gap: PoolGap): void {
     const files = gap.segmentIds.map(segmentFileName).join(', ');
-    this.warnOnce(`pool-gap:${sampleKey(sample.id, sample.epoch)}`, {
+    this.warnOnce(`pool-gap:${bufferKey(sample.id, sample.epoch)}`, {
       code: 'POOL_GAP',
       message:
         `Sample ${describeSample(sample)}: the model-call inputs its later events refer to were stored in ${files}, which is lost; ` +
@@ -294,7 +296,7 @@ export class FilestoreReader {
     const result = await this.sampleMetadata(sample.id, sample.epoch);
     if (result.status === 'present') return result.metadata;
     if (result.status === 'unreadable') {
-      this.warnOnce(`metadata:${sampleKey(sample.id, sample.epoch)}`, {
+      this.warnOnce(`metadata:${bufferKey(sample.id, sample.epoch)}`, {
         code: 'METADATA_UNREADABLE',
         message: `Unable to read sample metadata for id=${sample.id} epoch=${sample.epoch}: ${result.reason}`,
         details: { sample: sampleRef(sample), metadataHash: sample.metadataHash, reason: result.reason },
@@ -328,9 +330,6 @@ function poolsWithRows(segment: SampleSegment): PoolName[] {
   return pools;
 }
 
-function sampleKey(id: string, epoch: number): string {
-  return `${epoch}:${id}`;
-}
 
 function sampleRef(sample: FilestoreSample): { id: string; epoch: number } {
   return { id: sample.id, epoch: sample.epoch };

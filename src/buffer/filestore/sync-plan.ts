@@ -3,6 +3,7 @@
  * manifest and the DB: the metadata side files, the segment's members and the new manifest.
  * Reading the DB is its only effect; sync.ts writes the result in a crash-safe order.
  */
+import { bufferKey } from '../../eval/sample-ref.js';
 import { createHash } from 'node:crypto';
 import type { SampleDataCursors } from '../database/reader.js';
 import { metadataFileName, segmentMemberName } from './layout.js';
@@ -57,13 +58,13 @@ export const emptyManifest: Manifest = { metrics: [], samples: [], segments: [] 
  * `segmentId` is the id a segment written by this sync gets.
  */
 export function planSync(previous: Manifest, source: SyncSource, segmentId: number): SyncPlan {
-  const previousSamples = new Map(previous.samples.map((entry) => [sampleKey(String(entry.summary.id), Number(entry.summary.epoch)), entry]));
+  const previousSamples = new Map(previous.samples.map((entry) => [bufferKey(String(entry.summary.id), Number(entry.summary.epoch)), entry]));
   const metadataFiles: SyncPlan['metadataFiles'] = [];
   const members: SegmentMemberJson[] = [];
   const samples: ManifestSampleJson[] = [];
 
   for (const sample of source.samples()) {
-    const old = previousSamples.get(sampleKey(sample.id, sample.epoch));
+    const old = previousSamples.get(bufferKey(sample.id, sample.epoch));
     const segments = (old?.segments ?? []).map((entry) => (typeof entry === 'number' ? entry : segmentRecordJson(entry)));
 
     let metadataHash = old?.metadata_hash ?? undefined;
@@ -150,6 +151,3 @@ function segmentRecordJson(record: SegmentRecord): SegmentRecordJson {
   };
 }
 
-function sampleKey(id: string, epoch: number): string {
-  return `${epoch}:${id}`;
-}

@@ -5,6 +5,7 @@
  * first; so those three are read as text here and the rest (pools, attachments, metadata) through
  * the reader.
  */
+import { bufferKey } from '../../eval/sample-ref.js';
 import { JsonFormatError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
 import { fromSqliteError } from '../database/errors.js';
@@ -62,10 +63,10 @@ export class SyncSource {
       epoch: number;
       data: string;
     }>;
-    const storedText = new Map(rows.map((row) => [sampleKey(String(row.id), row.epoch), row.data]));
+    const storedText = new Map(rows.map((row) => [bufferKey(String(row.id), row.epoch), row.data]));
     // The reader checks each summary's shape; the stored text gives Inspect's key order.
     return this.reader.samples().map((sample) => {
-      const stored = parsePythonJson(storedText.get(sampleKey(sample.id, sample.epoch)) ?? '', `samples row ${sample.id}`) as JsonObject;
+      const stored = parsePythonJson(storedText.get(bufferKey(sample.id, sample.epoch)) ?? '', `samples row ${sample.id}`) as JsonObject;
       const input = resolveInputAttachments(stored.input as SampleSummary['input'], (hash) => this.attachmentByHash(hash));
       return { id: sample.id, epoch: sample.epoch, summary: withoutNullFields({ ...stored, input }), metadataHash: sample.metadataHash };
     });
@@ -134,6 +135,3 @@ function withoutNullFields(object: JsonObject, keep: readonly string[] = []): Js
   return Object.fromEntries(Object.entries(object).filter(([key, value]) => value !== null || keep.includes(key)));
 }
 
-function sampleKey(id: string, epoch: number): string {
-  return `${epoch}:${id}`;
-}
