@@ -1,13 +1,36 @@
 /**
- * Expected failures: bad input, missing files, refused operations. Each carries a stable
- * `code` for scripts and the exit code the CLI uses. Anything that is not an
- * `InspectRecoverError` is an internal error (a bug) and is reported as such.
+ * Expected failures: bad input, missing files, refused operations (changesets' model). Each
+ * carries a stable `code` for scripts and the exit code the CLI uses; each code has its class
+ * below. Anything that is not an `InspectRecoverError` is an internal error (a bug) and is
+ * reported as such.
  */
+import type { WarningCode } from './warnings.js';
+
+/** Every code an error can carry; a strict-mode failure carries the code of its warning. */
+export type ErrorCode =
+  | 'USAGE'
+  | 'NOT_FOUND'
+  | 'STORAGE'
+  | 'ZIP_FORMAT'
+  | 'ENTRY_DATA'
+  | 'JSON_FORMAT'
+  | 'EVAL_LOG_FORMAT'
+  | 'BUFFER_DATABASE'
+  | 'SQLITE_UNAVAILABLE'
+  | 'RECOVERY_NOT_AVAILABLE'
+  | 'LOG_LEASED'
+  | 'LOG_START'
+  | 'VERIFY_FAILED'
+  | 'READER_CLOSED'
+  | 'WRITER_CLOSED'
+  | 'FILESTORE_REMOVED'
+  | WarningCode;
+
 export class InspectRecoverError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: number;
 
-  constructor(code: string, message: string, options?: { cause?: unknown; exitCode?: number }) {
+  protected constructor(code: ErrorCode, message: string, options?: { cause?: unknown; exitCode?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -19,6 +42,13 @@ export class InspectRecoverError extends Error {
 export class UsageError extends InspectRecoverError {
   constructor(message: string) {
     super('USAGE', message, { exitCode: 2 });
+  }
+}
+
+/** A file that should be an Inspect sample-buffer database is not one, or SQLite cannot read it. */
+export class BufferDatabaseError extends InspectRecoverError {
+  constructor(message: string, cause?: unknown) {
+    super('BUFFER_DATABASE', message, { cause });
   }
 }
 
@@ -105,5 +135,40 @@ export class LogLeasedError extends InspectRecoverError {
 export class LogStartError extends InspectRecoverError {
   constructor(message: string) {
     super('LOG_START', message, { exitCode: 2 });
+  }
+}
+
+/** better-sqlite3 is not installed or did not build: buffer databases cannot be used. */
+export class SqliteUnavailableError extends InspectRecoverError {
+  constructor(message: string, cause?: unknown) {
+    super('SQLITE_UNAVAILABLE', message, { cause });
+  }
+}
+
+/** The recovered log did not read back whole: nothing was published. */
+export class VerifyFailedError extends InspectRecoverError {
+  constructor(message: string) {
+    super('VERIFY_FAILED', message);
+  }
+}
+
+/** A zip reader was used after `close()`. */
+export class ReaderClosedError extends InspectRecoverError {
+  constructor(message: string) {
+    super('READER_CLOSED', message);
+  }
+}
+
+/** A log writer was used after it finished or was closed. */
+export class WriterClosedError extends InspectRecoverError {
+  constructor(message: string) {
+    super('WRITER_CLOSED', message);
+  }
+}
+
+/** A filestore sync was asked to write after its filestore was removed. */
+export class FilestoreRemovedError extends InspectRecoverError {
+  constructor(message: string) {
+    super('FILESTORE_REMOVED', message);
   }
 }

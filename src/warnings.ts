@@ -4,42 +4,47 @@
  * an error instead.
  */
 import { InspectRecoverError } from './errors.js';
+import type { SampleId, SampleRef } from './sample-ref.js';
 
-export type WarningCode =
+/** Each warning's code, and what its `details` say. */
+export interface WarningDetails {
   /** A segment file is missing, truncated, or not a zip: skipped. */
-  | 'SEGMENT_UNREADABLE'
+  SEGMENT_UNREADABLE: { segmentId: number; location: string; samples: SampleRef[]; reason: string };
   /** A skipped segment held pool rows, so later pool positions of these samples are unreliable. */
-  | 'POOL_GAP'
+  POOL_GAP: { sample: SampleRef; segmentIds: number[]; soundRows: { messagePool: number; callPool: number } };
   /** A metadata side file is missing, unreadable, or does not match its hash: the summary's is used. */
-  | 'METADATA_UNREADABLE'
+  METADATA_UNREADABLE: { sample: SampleRef; reason: string; metadataHash?: string | null };
   /** A sample had no uuid; a fresh one was made. */
-  | 'UUID_SYNTHESIZED'
+  UUID_SYNTHESIZED: { id: SampleId; epoch: number };
   /** A buffer row could not be parsed and was left out. */
-  | 'ROW_UNREADABLE'
+  ROW_UNREADABLE: { segmentId: number; location: string; sample: SampleRef; rows: string[] };
   /** The log's scorers use a metric or reducer this tool does not compute: no results written. */
-  | 'RESULTS_NOT_RECOMPUTED'
+  RESULTS_NOT_RECOMPUTED: { unsupported: string };
   /** A log in a listed directory could not be read or described: left out of the listing. */
-  | 'LOG_UNREADABLE'
+  LOG_UNREADABLE: { path: string };
   /** The buffer database was found under another log directory's hash (the log dir was moved or renamed). */
-  | 'BUFFER_RELOCATED'
+  BUFFER_RELOCATED: { found: string };
   /** The log has no buffer at all: only its flushed samples are recovered; the others are lost. */
-  | 'BUFFER_MISSING'
+  BUFFER_MISSING: { flushed: number; expected: number };
   /** The buffer may still belong to a live run (no proof either way): recovered, but the buffer is kept. */
-  | 'BUFFER_KEPT'
+  BUFFER_KEPT: { buffer: string };
   /** The log's start has no `eval.dataset.sample_ids`; the recovered log lists the ids it holds. */
-  | 'SAMPLE_IDS_FILLED'
+  SAMPLE_IDS_FILLED: Record<string, never>;
   /** A flushed sample entry fails its check (CRC, size, JSON) or holds a sample the log has already: left out. */
-  | 'SAMPLE_DAMAGED'
+  SAMPLE_DAMAGED: { entry: string };
   /** A flushed entry's name disagrees with the (id, epoch) it holds: copied under the name of what it holds. */
-  | 'SAMPLE_RENAMED'
+  SAMPLE_RENAMED: { entry: string; name: string };
   /** A sample's entry name or id would unzip outside `samples/` (`..`, a leading `/`, a backslash, a NUL): left out. */
-  | 'SAMPLE_NAME_UNSAFE'
+  SAMPLE_NAME_UNSAFE: { entry: string } | { id: string; epoch: number };
   /** A buffered sample's rows have the wrong shape or absurd values: left out. */
-  | 'SAMPLE_UNREADABLE'
+  SAMPLE_UNREADABLE: { id: string; epoch: number };
   /** A journal summaries entry fails its check: left out; its samples are summarized from their own entries. */
-  | 'JOURNAL_DAMAGED'
+  JOURNAL_DAMAGED: { entry: string };
   /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
-  | 'LOG_TRUNCATED';
+  LOG_TRUNCATED: { entries: number; stoppedAt: number };
+}
+
+export type WarningCode = keyof WarningDetails;
 
 /**
  * The warnings that mean data did not make it into the output: always shown, `--quiet` or not.
@@ -61,12 +66,47 @@ export function meansLostData(warning: RecoveryWarning): boolean {
   return lostDataCodes.has(warning.code);
 }
 
+/** A warning of one code: what happened, to which log, with the details its code defines. */
+export interface CodedWarning<C extends WarningCode> {
+  code: C;
+  message: string;
+  /** The log it concerns (set by the sink of a recovery or listing when the layer below did not know it). */
+  log?: string;
+  details?: WarningDetails[C];
+}
+
+/** A warning as handlers receive it: any code, its details as a plain record (built typed by `warnings`). */
 export interface RecoveryWarning {
   code: WarningCode;
   message: string;
-  /** What the warning is about: a segment id, sample keys, a file. */
+  log?: string;
   details?: Record<string, unknown>;
 }
+
+function ofCode<C extends WarningCode>(code: C) {
+  return (message: string, details: WarningDetails[C], log?: string): CodedWarning<C> => ({ code, message, ...(log === undefined ? {} : { log }), details });
+}
+
+/** One constructor per code, so that each warning's details have their code's shape. */
+export const warnings = {
+  segmentUnreadable: ofCode('SEGMENT_UNREADABLE'),
+  poolGap: ofCode('POOL_GAP'),
+  metadataUnreadable: ofCode('METADATA_UNREADABLE'),
+  uuidSynthesized: ofCode('UUID_SYNTHESIZED'),
+  rowUnreadable: ofCode('ROW_UNREADABLE'),
+  resultsNotRecomputed: ofCode('RESULTS_NOT_RECOMPUTED'),
+  logUnreadable: ofCode('LOG_UNREADABLE'),
+  bufferRelocated: ofCode('BUFFER_RELOCATED'),
+  bufferMissing: ofCode('BUFFER_MISSING'),
+  bufferKept: ofCode('BUFFER_KEPT'),
+  sampleIdsFilled: ofCode('SAMPLE_IDS_FILLED'),
+  sampleDamaged: ofCode('SAMPLE_DAMAGED'),
+  sampleRenamed: ofCode('SAMPLE_RENAMED'),
+  sampleNameUnsafe: ofCode('SAMPLE_NAME_UNSAFE'),
+  sampleUnreadable: ofCode('SAMPLE_UNREADABLE'),
+  journalDamaged: ofCode('JOURNAL_DAMAGED'),
+  logTruncated: ofCode('LOG_TRUNCATED'),
+} as const;
 
 export type WarningHandler = (warning: RecoveryWarning) => void;
 
@@ -82,10 +122,14 @@ export interface WarningOptions {
   strict?: boolean;
 }
 
-/** A sink that forwards warnings to the caller's handler, or throws in strict mode. */
-export function warningSink({ onWarning, strict }: WarningOptions = {}): WarningHandler {
+/**
+ * A sink that forwards warnings to the caller's handler, or throws in strict mode. With `log`,
+ * a warning raised below (a segment, a zip entry) that does not name its log is given that one.
+ */
+export function warningSink({ onWarning, strict }: WarningOptions = {}, context: { log?: string } = {}): WarningHandler {
   return (warning) => {
-    if (strict) throw new StrictModeError(warning);
-    onWarning?.(warning);
+    const placed = warning.log === undefined && context.log !== undefined ? { ...warning, log: context.log } : warning;
+    if (strict) throw new StrictModeError(placed);
+    onWarning?.(placed);
   };
 }

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stringifyPythonJson } from '../json/python-json.js';
-import type { BufferEvent } from './database/schemas.js';
+import type { BufferEvent } from './schemas.js';
 import { formatPythonDumps } from './pretty-json.js';
 
 /** Strings longer than this many characters (code points, as Python counts) become attachments. */

@@ -1,5 +1,5 @@
 /** Entry names inside an `.eval` zip (eval-log-format.md §2). */
-import type { SampleId } from './sample-ref.js';
+import type { SampleId } from '../sample-ref.js';
 
 export const EntryName = {
   start: '_journal/start.json',

@@ -3,10 +3,11 @@ import { FileByteSource } from '../bytes/file-byte-source.js';
 import { EntryDataError, EvalLogFormatError, ZipFormatError } from '../errors.js';
 import { jsonArrayElements } from '../json/json-array-elements.js';
 import { parsePythonJson } from '../json/python-json.js';
+import type { WarningHandler } from '../warnings.js';
 import { ZipReader } from '../zip/zip-reader.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
 import { EntryName, configUpdateIndex, isSampleEntryName, journalSummaryIndex } from './entry-names.js';
-import { logKey } from './sample-ref.js';
+import { logKey } from '../sample-ref.js';
 import {
   EvalLogHeaderSchema,
   EvalSampleReductionsSchema,
@@ -39,12 +40,12 @@ export class EvalLogReader {
    */
   static async open(
     source: ByteSource | string,
-    { headerOnly = false, salvage = false, maxEntrySize }: { headerOnly?: boolean; salvage?: boolean; maxEntrySize?: number } = {},
+    { headerOnly = false, salvage = false, maxEntrySize, onWarning }: { headerOnly?: boolean; salvage?: boolean; maxEntrySize?: number; onWarning?: WarningHandler } = {},
   ): Promise<EvalLogReader> {
     const bytes = typeof source === 'string' ? new FileByteSource(source) : source;
     try {
       const keep = headerOnly ? (name: string) => name === EntryName.start || name === EntryName.header : undefined;
-      const zip = await ZipReader.open(bytes, { keep, salvage, maxEntrySize });
+      const zip = await ZipReader.open(bytes, { keep, salvage, maxEntrySize, onWarning });
       if (!zip.has(EntryName.start) && !zip.has(EntryName.header)) {
         throw new EvalLogFormatError(`${bytes.name}: not an Inspect eval log (no ${EntryName.start} and no ${EntryName.header})`);
       }

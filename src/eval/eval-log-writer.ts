@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { processTempDir } from '../bytes/exit-cleanup.js';
-import { InspectRecoverError } from '../errors.js';
+import { WriterClosedError } from '../errors.js';
 import { stringifyPythonJson } from '../json/python-json.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
@@ -150,6 +150,6 @@ export class EvalLogWriter {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new InspectRecoverError('WRITER_CLOSED', `${this.location}: the log writer is closed`);
+    if (this.closed) throw new WriterClosedError(`${this.location}: the log writer is closed`);
   }
 }

@@ -1,6 +1,6 @@
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import { logKey } from './sample-ref.js';
+import { logKey } from '../sample-ref.js';
 import { EvalLogReader } from './eval-log-reader.js';
 import { readJsonEvalLog } from './json-log.js';
 import type { EvalLogHeader, EvalSampleSummary, EvalStatus } from './schemas.js';

@@ -3,7 +3,7 @@
  * `{"id":…,"epoch":…,` (pydantic's field order), so a copy can check an entry's name against
  * its content without parsing the rest (eval-log-format.md §2).
  */
-import type { SampleRef } from './sample-ref.js';
+import type { SampleRef } from '../sample-ref.js';
 
 const leadingIdentity = /^\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+)\s*,\s*"epoch"\s*:\s*(\d+)\s*[,}]/;
 const utf8 = new TextDecoder('utf-8', { fatal: false });

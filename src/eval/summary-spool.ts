@@ -1,6 +1,6 @@
 import { LineSpool } from '../bytes/line-spool.js';
 import { parsePythonJson, stringifyPythonJson } from '../json/python-json.js';
-import { logKey } from './sample-ref.js';
+import { logKey } from '../sample-ref.js';
 import { LastOccurrence } from './last-occurrence.js';
 import type { EvalSampleSummary } from './schemas.js';
 

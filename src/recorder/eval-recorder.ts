@@ -15,9 +15,9 @@ import { EvalLogWriter } from '../eval/eval-log-writer.js';
 import { completeLogStart } from '../eval/log-start.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
-import type { BufferEvent, TaskMetric } from '../buffer/database/schemas.js';
+import type { BufferEvent, TaskMetric } from '../buffer/schemas.js';
 import { SampleBufferDatabase, type BufferSyncHook } from '../buffer/database/writer.js';
-import type { SampleId, SampleRef } from '../eval/sample-ref.js';
+import type { SampleId, SampleRef } from '../sample-ref.js';
 import { FilestoreSyncHook } from '../buffer/filestore/sync-hook.js';
 import { shortUuid } from '../buffer/short-uuid.js';
 

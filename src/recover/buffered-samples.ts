@@ -4,10 +4,11 @@
  * the wrong shape, an id that would unzip outside `samples/` or an absurd value costs that
  * sample, never the recovery.
  */
-import type { BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import type { SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import type { BufferedSampleEntry } from '../buffer/buffered-sample.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import { EvalSampleSummarySchema, validate, type EvalSample, type EvalSampleSummary } from '../eval/schemas.js';
-import type { WarningHandler } from '../warnings.js';
+import { warnings, type WarningHandler } from '../warnings.js';
 import { isSampleDamage } from './flushed-samples.js';
 import { reconstructSample } from './reconstruct-sample.js';
 
@@ -26,9 +27,9 @@ export async function rebuildBufferedSample(
   { location, noEvents, evalSandbox, warn }: RebuildContext,
 ): Promise<EvalSampleSummary | undefined> {
   const label = `sample id=${describeId(entry.id)} epoch=${String(entry.epoch)}`;
-  const details = { log: location, id: describeId(entry.id), epoch: entry.epoch };
+  const details = { id: describeId(entry.id), epoch: entry.epoch };
   if (!isSafeEntryName(sampleEntryName(entry.id, entry.epoch))) {
-    warn({ code: 'SAMPLE_NAME_UNSAFE', message: `${location}: buffered ${label} has an id that would unzip outside samples/: left out`, details });
+    warn(warnings.sampleNameUnsafe(`${location}: buffered ${label} has an id that would unzip outside samples/: left out`, details, location));
     return undefined;
   }
   try {
@@ -37,13 +38,13 @@ export async function rebuildBufferedSample(
     const summary = validate(EvalSampleSummarySchema, rebuilt.summary, `${label} (summary)`);
     await write(rebuilt.sample as EvalSample, summary);
     if (rebuilt.uuidSynthesized) {
-      warn({ code: 'UUID_SYNTHESIZED', message: `Sample id=${entry.id} epoch=${entry.epoch} had no uuid; made one`, details: { id: entry.id, epoch: entry.epoch } });
+      warn(warnings.uuidSynthesized(`Sample id=${entry.id} epoch=${entry.epoch} had no uuid; made one`, { id: entry.id, epoch: entry.epoch }, location));
     }
     return summary;
   } catch (error) {
     if (!isSampleLevel(error)) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    warn({ code: 'SAMPLE_UNREADABLE', message: `${location}: buffered ${label} cannot be rebuilt (${reason.slice(0, 300)}): left out`, details });
+    warn(warnings.sampleUnreadable(`${location}: buffered ${label} cannot be rebuilt (${reason.slice(0, 300)}): left out`, details, location));
     return undefined;
   }
 }

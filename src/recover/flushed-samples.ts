@@ -5,16 +5,16 @@
  * is left out with a warning, so the output never carries damage or a sample twice.
  */
 import { EntryDataError, EvalLogFormatError, JsonFormatError, ZipFormatError } from '../errors.js';
-import type { BufferedSampleEntry } from '../buffer/sample-buffer-source.js';
+import type { BufferedSampleEntry } from '../buffer/buffered-sample.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import type { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { EvalLogWriter } from '../eval/eval-log-writer.js';
 import { sampleIdentityFromHead } from '../eval/sample-identity.js';
-import type { SampleRef } from '../eval/sample-ref.js';
+import type { SampleRef } from '../sample-ref.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalSampleSummary } from '../eval/schemas.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
-import type { WarningHandler } from '../warnings.js';
+import { warnings, type WarningHandler } from '../warnings.js';
 import type { SamplePlan } from './sample-plan.js';
 
 export interface FlushedCopy {
@@ -40,15 +40,15 @@ export interface FlushedCopyContext {
 export async function copyFlushedSamples({ log, writer, plan, warn, addSummary, onCopied }: FlushedCopyContext): Promise<FlushedCopy> {
   const copy: FlushedCopy = { copied: 0, leftOut: new Set(), ownSummary: new Set(), renamedTo: new Set() };
   const directory = log.zip.directory;
-  const leaveOut = (entry: ZipEntry, code: 'SAMPLE_DAMAGED' | 'SAMPLE_NAME_UNSAFE', why: string) => {
+  const leaveOut = (entry: ZipEntry, code: 'sampleDamaged' | 'sampleNameUnsafe', why: string) => {
     copy.leftOut.add(entry.name);
     const fallback = plan.heldByLog.has(entry.name) ? 'its buffered copy is used instead' : 'that sample is lost';
-    warn({ code, message: `${log.name}: flushed sample ${JSON.stringify(entry.name)} ${why}; left out, ${fallback}`, details: { log: log.name, entry: entry.name } });
+    warn(warnings[code](`${log.name}: flushed sample ${JSON.stringify(entry.name)} ${why}; left out, ${fallback}`, { entry: entry.name }, log.name));
   };
   for (const entry of log.sampleEntries()) {
     if (plan.replaced.has(entry.name)) continue;
     if (!isSafeEntryName(entry.name)) {
-      leaveOut(entry, 'SAMPLE_NAME_UNSAFE', 'has a name that would unzip outside samples/');
+      leaveOut(entry, 'sampleNameUnsafe', 'has a name that would unzip outside samples/');
       continue;
     }
     try {
@@ -63,19 +63,21 @@ export async function copyFlushedSamples({ log, writer, plan, warn, addSummary, 
       const name = sampleEntryName(identity.id, identity.epoch);
       if (name !== entry.name) {
         if (!isSafeEntryName(name)) {
-          leaveOut(entry, 'SAMPLE_NAME_UNSAFE', `holds a sample whose id would unzip outside samples/`);
+          leaveOut(entry, 'sampleNameUnsafe', `holds a sample whose id would unzip outside samples/`);
           continue;
         }
         if (directory.positionOf(name) !== undefined || copy.renamedTo.has(name)) {
-          leaveOut(entry, 'SAMPLE_DAMAGED', `holds id=${String(identity.id)} epoch=${identity.epoch}, which the log already has`);
+          leaveOut(entry, 'sampleDamaged', `holds id=${String(identity.id)} epoch=${identity.epoch}, which the log already has`);
           continue;
         }
         copy.renamedTo.add(name);
-        warn({
-          code: 'SAMPLE_RENAMED',
-          message: `${log.name}: flushed entry ${JSON.stringify(entry.name)} holds id=${String(identity.id)} epoch=${identity.epoch}: copied as ${JSON.stringify(name)}`,
-          details: { log: log.name, entry: entry.name, name },
-        });
+        warn(
+          warnings.sampleRenamed(
+            `${log.name}: flushed entry ${JSON.stringify(entry.name)} holds id=${String(identity.id)} epoch=${identity.epoch}: copied as ${JSON.stringify(name)}`,
+            { entry: entry.name, name },
+            log.name,
+          ),
+        );
       }
       await writer.addRawSample(entry, checked, name);
       if (summary) {
@@ -86,7 +88,7 @@ export async function copyFlushedSamples({ log, writer, plan, warn, addSummary, 
       onCopied();
     } catch (error) {
       if (!isSampleDamage(error)) throw error;
-      leaveOut(entry, 'SAMPLE_DAMAGED', `cannot be used: ${reasonOf(error, entry.name)}`);
+      leaveOut(entry, 'sampleDamaged', `cannot be used: ${reasonOf(error, entry.name)}`);
     }
   }
   return copy;

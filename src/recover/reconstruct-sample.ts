@@ -6,6 +6,7 @@
  * refs that reach past a pool gap are dropped rather than resolved to the wrong messages; an
  * in-progress sample's summary carries its cancellation error.
  */
+import type { BufferedSample } from '../buffer/buffered-sample.js';
 import { shortUuid } from '../buffer/short-uuid.js';
 import { resolveAttachmentRefs, type AttachmentLookup } from '../eval/attachments.js';
 import type { EvalSampleSummary } from '../eval/schemas.js';
@@ -13,25 +14,6 @@ import { MessageAccumulator } from './message-accumulator.js';
 import { resolvedModelInput } from './pools.js';
 
 type Json = Record<string, unknown>;
-
-/** One buffered sample, as either buffer source gives it. */
-export interface BufferedSample {
-  summary: Json;
-  completed: boolean;
-  /** Logical events in order (collapsed), still condensed. */
-  events: Json[];
-  attachments: Map<string, string>;
-  /** Parsed pool entries; a ref's position is its index here. */
-  messagePool: unknown[];
-  callPool: unknown[];
-  /** The full sample metadata, when the buffer kept it. */
-  metadata?: Record<string, unknown>;
-  /**
-   * Pool positions known to be sound: a skipped segment held later pool rows, so refs at or past
-   * these positions would point at the wrong entries. Absent when the pools are whole.
-   */
-  soundPool?: { messages: number; calls: number };
-}
 
 export interface ReconstructOptions {
   /** Recovered buffer samples get `events: []` (messages are still extracted from them). */

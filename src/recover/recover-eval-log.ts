@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { removeOnExit } from '../bytes/exit-cleanup.js';
-import { EvalLogFormatError, InspectRecoverError, NotFoundError, RecoveryNotAvailable, UsageError, ZipFormatError } from '../errors.js';
+import { EvalLogFormatError, NotFoundError, RecoveryNotAvailable, UsageError, VerifyFailedError, ZipFormatError } from '../errors.js';
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
@@ -19,7 +19,7 @@ import { localPath } from '../storage/local-storage.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import { warningSink, type RecoveryWarning, type WarningOptions } from '../warnings.js';
+import { warnings, warningSink, type RecoveryWarning, type WarningHandler, type WarningOptions } from '../warnings.js';
 import { findSampleBuffer } from './find-buffer.js';
 import { RecoveryLease } from './recovery-lease.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
@@ -87,14 +87,17 @@ export interface RecoveryResult {
 }
 
 export async function recoverEvalLog(location: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
-  const warnings: RecoveryWarning[] = [];
-  const warn = warningSink({
-    strict: options.strict,
-    onWarning: (warning) => {
-      warnings.push(warning);
-      options.onWarning?.(warning);
+  const raised: RecoveryWarning[] = [];
+  const warn = warningSink(
+    {
+      strict: options.strict,
+      onWarning: (warning) => {
+        raised.push(warning);
+        options.onWarning?.(warning);
+      },
     },
-  });
+    { log: location },
+  );
   if (location.endsWith('.json')) throw jsonLogRefusal(location);
   if (options.overwrite && options.output !== undefined) {
     throw new UsageError('--overwrite replaces the log itself, so it takes no --output; use one or the other');
@@ -121,15 +124,8 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   let stagingLeft = options.overwrite === true;
   const forgetStaging = options.overwrite && outputStorage.kind === 'local' ? removeOnExit(localPath(output)) : undefined;
   try {
-    crashed = await openCrashedLog(storage, location, options.maxEntrySize);
+    crashed = await openCrashedLog(storage, location, { maxEntrySize: options.maxEntrySize, onWarning: warn });
     const log = crashed;
-    if (log.truncated) {
-      warn({
-        code: 'LOG_TRUNCATED',
-        message: `${location} is cut short (no end records, as after a partial copy or a full disk): recovering its ${log.truncated.entries} whole entries, up to byte ${log.truncated.stoppedAt}, and its buffer`,
-        details: { log: location, entries: log.truncated.entries, stoppedAt: log.truncated.stoppedAt },
-      });
-    }
     const start = await log.start();
     const found = await findSampleBuffer(location, log, { storage, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, warn });
     source = found.source;
@@ -137,14 +133,15 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       throw new RecoveryNotAvailable(`${location} is still running: ${found.reason} (use --force to recover it anyway; its buffer is then left in place)`);
     }
     if (found.relocatedFrom !== undefined) {
-      warn({
-        code: 'BUFFER_RELOCATED',
-        message: `The buffer database of ${location} was found under another log directory's hash (the log directory moved since the crash): ${found.relocatedFrom}`,
-        details: { log: location, found: found.relocatedFrom },
-      });
+      warn(
+        warnings.bufferRelocated(
+          `The buffer database of ${location} was found under another log directory's hash (the log directory moved since the crash): ${found.relocatedFrom}`,
+          { found: found.relocatedFrom },
+        ),
+      );
     }
     const keepBuffer = found.verdict !== 'crashed';
-    if (found.buffer === undefined) {
+    if (found.source.kind === 'none') {
       if (found.verdict === 'uncertain' && options.overwrite && !options.force) {
         throw new RecoveryNotAvailable(`${location} may still be running: ${found.reason}; not replaced (recover it without --overwrite, or use --force)`);
       }
@@ -152,17 +149,18 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
         throw new RecoveryNotAvailable(`${location} was already recovered to ${output}, and its buffer is gone: recovering again would only lose samples`);
       }
     } else if (found.verdict === 'uncertain') {
-      warn({ code: 'BUFFER_KEPT', message: `Recovering ${location} but keeping its buffer: ${found.reason}`, details: { log: location, buffer: source.location } });
+      warn(warnings.bufferKept(`Recovering ${location} but keeping its buffer: ${found.reason}`, { buffer: source.location }));
     }
     await assertNoSuccessfulLog(outputStorage, parentLocation(output), start.eval, [location, output]);
     if (!options.overwrite) await assertReplaceableOutput(outputStorage, output, start);
 
     const plan = await planSamples(log, source, (entry, error) =>
-      warn({
-        code: 'JOURNAL_DAMAGED',
-        message: `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
-        details: { log: location, entry: entry.name },
-      }),
+      warn(
+        warnings.journalDamaged(
+          `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
+          { entry: entry.name },
+        ),
+      ),
     );
     writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
     const totals = (runTotals = await RunTotals.create(start.eval.created, { collectIds: start.eval.dataset.sample_ids == null }));
@@ -207,20 +205,17 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     }
     const total = copy.copied + rebuiltCompleted + rebuiltInProgress;
     const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
-    if (found.buffer === undefined) {
+    if (found.source.kind === 'none') {
       const lost = expected > 0 ? `${Math.max(0, expected - total)} of the ${expected} samples were never recovered` : 'samples that were not flushed were never recovered';
-      warn({
-        code: 'BUFFER_MISSING',
-        message: `${location} has no sample buffer (${found.reason}): recovering its ${total} flushed samples only; ${lost}`,
-        details: { log: location, flushed: total, expected },
-      });
+      warn(warnings.bufferMissing(`${location} has no sample buffer (${found.reason}): recovering its ${total} flushed samples only; ${lost}`, { flushed: total, expected }));
     }
     if (start.eval.dataset.sample_ids == null) {
-      warn({
-        code: 'SAMPLE_IDS_FILLED',
-        message: `${location}: its start lists no eval.dataset.sample_ids (Inspect's read_eval_log_samples needs them); the recovered log lists the ids of the samples it holds`,
-        details: { log: location },
-      });
+      warn(
+        warnings.sampleIdsFilled(
+          `${location}: its start lists no eval.dataset.sample_ids (Inspect's read_eval_log_samples needs them); the recovered log lists the ids of the samples it holds`,
+          {},
+        ),
+      );
     }
 
     const results = await recomputedResults(start, totals, warn);
@@ -245,7 +240,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       stagingLeft = false;
       finalOutput = location;
     }
-    const cleanedUp = options.cleanup !== false && !keepBuffer && found.buffer !== undefined;
+    const cleanedUp = options.cleanup !== false && !keepBuffer && found.source.kind !== 'none';
     if (cleanedUp) {
       await lease.assertHeld();
       await source.remove();
@@ -261,7 +256,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
       duplicates,
       errors: totals.errors,
       missing: Math.max(0, expected - total),
-      warnings,
+      warnings: raised,
       cleanedUp,
     };
   } finally {
@@ -312,10 +307,10 @@ function sameLocation(a: string, b: string): boolean {
 }
 
 /** Opens the crashed log, refusing anything that is not one (recovery.md §7 rule 1). */
-async function openCrashedLog(storage: Storage, location: string, maxEntrySize: number | undefined): Promise<EvalLogReader> {
+async function openCrashedLog(storage: Storage, location: string, options: { maxEntrySize?: number; onWarning: WarningHandler }): Promise<EvalLogReader> {
   let reader: EvalLogReader;
   try {
-    reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true, maxEntrySize });
+    reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true, ...options });
   } catch (error) {
     if (error instanceof ZipFormatError || error instanceof EvalLogFormatError) {
       throw new RecoveryNotAvailable(`Log is not recoverable: ${error.message}`);
@@ -333,10 +328,7 @@ async function openCrashedLog(storage: Storage, location: string, maxEntrySize: 
 async function recomputedResults(start: LogStart, totals: RunTotals, warn: (warning: RecoveryWarning) => void) {
   const recomputed = await recomputeResults(start.eval, totals.scores, { total: totals.samples, completed: totals.samples - totals.errors });
   if ('unsupported' in recomputed) {
-    warn({
-      code: 'RESULTS_NOT_RECOMPUTED',
-      message: `Results left out of the recovered log: it uses ${recomputed.unsupported}, which this tool does not compute`,
-    });
+    warn(warnings.resultsNotRecomputed(`Results left out of the recovered log: it uses ${recomputed.unsupported}, which this tool does not compute`, { unsupported: recomputed.unsupported }));
     return undefined;
   }
   return recomputed;
@@ -349,7 +341,7 @@ async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: 
     const header = await reader.header();
     const present = reader.sampleCount();
     if (header.status !== 'error' || present !== samples) {
-      throw new InspectRecoverError('VERIFY_FAILED', `${location}: the recovered log reads back with ${present} of ${samples} samples`);
+      throw new VerifyFailedError(`${location}: the recovered log reads back with ${present} of ${samples} samples`);
     }
   } finally {
     await reader.close();

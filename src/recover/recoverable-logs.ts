@@ -13,8 +13,9 @@ import { isJsonLogName, readJsonEvalLog } from '../eval/json-log.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import { StrictModeError, warningSink, type WarningOptions } from '../warnings.js';
-import { findSampleBuffer, type LogRecord } from './find-buffer.js';
+import { StrictModeError, warnings, warningSink, type WarningOptions } from '../warnings.js';
+import type { LogRecord } from '../buffer/buffer-driver.js';
+import { findSampleBuffer } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 
@@ -67,7 +68,7 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
       // One bad file must not hide the others; it is named rather than silently dropped.
       const reason = error instanceof Error ? error.message : String(error);
       const message = `${reason.includes(path) ? reason : `${path}: ${reason}`} (left out of the listing)`;
-      warn({ code: 'LOG_UNREADABLE', message, details: { path } });
+      warn(warnings.logUnreadable(message, { path }, path));
     }
   }
   return logs;
@@ -107,7 +108,7 @@ async function listing(path: string, log: LogRecord, flushed: number, storage: S
     const recoveredPath = defaultOutputPath(path);
     const recovered = (await storage.stat(recoveredPath)) !== undefined;
     // Recovered, and no buffer left over: nothing more to do (Inspect leaves these out too).
-    if (recovered && found.buffer === undefined) return undefined;
+    if (recovered && found.source.kind === 'none') return undefined;
     const { eval: spec } = await log.start();
     let completed = 0;
     let inProgress = 0;

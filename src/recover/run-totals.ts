@@ -3,7 +3,7 @@
  * summary at a time: counts and usage sums in memory, scores in a spool on disk.
  */
 import type { EvalSampleSummary, ModelUsage } from '../eval/schemas.js';
-import type { SampleId } from '../eval/sample-ref.js';
+import type { SampleId } from '../sample-ref.js';
 import { ScoreSpool } from './score-spool.js';
 import { addUsageMap } from './usage.js';
 

@@ -3,7 +3,8 @@
  * sample, a flushed sample winning over its buffered copy unless the buffer holds a newer
  * finished attempt.
  */
-import type { BufferedSampleEntry, SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import type { SampleBufferSource } from '../buffer/sample-buffer-source.js';
+import type { BufferedSampleEntry } from '../buffer/buffered-sample.js';
 import { sampleEntryName } from '../eval/entry-names.js';
 import type { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { ZipEntry } from '../zip/zip-entry.js';

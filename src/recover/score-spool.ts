@@ -9,7 +9,7 @@
  */
 import { parsePythonJson, stringifyPythonJson } from '../json/python-json.js';
 import { LineSpool, type SpooledLine } from '../bytes/line-spool.js';
-import { logIdKey, type SampleId } from '../eval/sample-ref.js';
+import { logIdKey, type SampleId } from '../sample-ref.js';
 import { KeyHashes } from '../eval/key-hashes.js';
 
 /** What the reducers use of a score; nothing else (history...) is kept. */

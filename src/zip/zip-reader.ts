@@ -1,10 +1,11 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { ReadAheadByteSource } from '../bytes/read-ahead-byte-source.js';
 import { decompress, decompressWhole } from '../codec/decompress.js';
-import { EntryDataError, InspectRecoverError, ZipFormatError } from '../errors.js';
+import { EntryDataError, ReaderClosedError, ZipFormatError } from '../errors.js';
 import { parsePythonJson } from '../json/python-json.js';
 import { crc32 } from './crc32.js';
 import { CentralDirectory } from './central-directory.js';
+import { warnings, type WarningHandler } from '../warnings.js';
 import { salvageDirectory } from './salvage.js';
 import { RecordSize, Signature, Zip64Sentinel, maxEndOfCentralDirectorySearch, readU64, view } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
@@ -23,6 +24,8 @@ export interface ZipReaderOptions {
   keep?: (name: string) => boolean;
   salvage?: boolean;
   maxEntrySize?: number;
+  /** Told when an archive cut short is opened from its whole entries (`salvage`). */
+  onWarning?: WarningHandler;
 }
 
 interface CentralDirectoryLocation {
@@ -53,7 +56,7 @@ export class ZipReader {
 
   /** The central directory; gone once the reader is closed (it can be large: let it be freed). */
   get directory(): CentralDirectory {
-    if (!this.index) throw new InspectRecoverError('READER_CLOSED', `${this.source.name}: the zip reader is closed`);
+    if (!this.index) throw new ReaderClosedError(`${this.source.name}: the zip reader is closed`);
     return this.index;
   }
 
@@ -63,7 +66,7 @@ export class ZipReader {
    * an archive cut before its end records is opened with the whole entries before the cut
    * (`salvaged` says how many); `keep` does not apply to it.
    */
-  static async open(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize = defaultMaxEntrySize }: ZipReaderOptions = {}): Promise<ZipReader> {
+  static async open(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize = defaultMaxEntrySize, onWarning }: ZipReaderOptions = {}): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
     const location = await findCentralDirectory(source, size).catch(async (error: unknown) => {
@@ -73,6 +76,13 @@ export class ZipReader {
     if (!location) {
       const found = await salvageDirectory(source, size);
       const directory = CentralDirectory.parse(found.records, found.count, source.name);
+      onWarning?.(
+        warnings.logTruncated(
+          `${source.name} is cut short (no end records, as after a partial copy or a full disk): reading its ${found.count} whole entries, up to byte ${found.stoppedAt}`,
+          { entries: found.count, stoppedAt: found.stoppedAt },
+          source.name,
+        ),
+      );
       return new ZipReader(source, size, directory, maxEntrySize, { entries: found.count, stoppedAt: found.stoppedAt });
     }
     if (keep) {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { findCrashedBufferDatabase, listBufferDatabases } from '../../src/buffer/database/candidates.js';
 import { inspectDataDir } from '../../src/buffer/database/location.js';
 import { BufferDatabaseReader } from '../../src/buffer/database/reader.js';
-import type { BufferEvent } from '../../src/buffer/database/schemas.js';
+import type { BufferEvent } from '../../src/buffer/schemas.js';
 import type { BufferSyncHook } from '../../src/buffer/database/writer.js';
 import { FilestoreReader } from '../../src/buffer/filestore/reader.js';
 import { EvalLogReader } from '../../src/eval/eval-log-reader.js';

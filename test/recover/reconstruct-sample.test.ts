@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { shortUuid } from '../../src/buffer/short-uuid.js';
-import { cancelledError, reconstructSample, type BufferedSample } from '../../src/recover/reconstruct-sample.js';
+import { cancelledError, reconstructSample } from '../../src/recover/reconstruct-sample.js';
+import type { BufferedSample } from '../../src/buffer/buffered-sample.js';
 import { resolveEventsData } from '../support/recovery-inputs.js';
 
 type Json = Record<string, unknown>;

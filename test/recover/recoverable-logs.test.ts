@@ -174,7 +174,7 @@ describe('inspect-recover --list', conformanceSuiteOptions(), () => {
     assert.deepEqual(listed.map((entry) => entry.path).sort(), [databaseLog, filestoreLog].sort());
     assert.equal(warnings.length, 1);
     assert.match((warnings[0] as { message: string }).message, /broken\.eval: not a zip archive \(left out of the listing\)$/);
-    assert.deepEqual(warnings[0], { code: 'LOG_UNREADABLE', message: (warnings[0] as { message: string }).message, details: { path: broken } });
+    assert.deepEqual(warnings[0], { code: 'LOG_UNREADABLE', message: (warnings[0] as { message: string }).message, log: broken, details: { path: broken } });
 
     const cli = await runCliIn(root, ['--list', '--json', '--log-dir', logsDir, '--data-dir', dataDir]);
     assert.equal(cli.status, 0);

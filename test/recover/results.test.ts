@@ -7,7 +7,7 @@ import { recoveredError, recoveredHeader } from '../../src/recover/recovered-hea
 import { RunTotals } from '../../src/recover/run-totals.js';
 import { recomputeResults, scoreValueToFloat } from '../../src/recover/results.js';
 import { ScoreSpool, type SampleScore, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
-import type { SampleId } from '../../src/eval/sample-ref.js';
+import type { SampleId } from '../../src/sample-ref.js';
 import { addModelUsage, addUsageMap } from '../../src/recover/usage.js';
 import { arithStart } from '../support/arith-log.js';
 

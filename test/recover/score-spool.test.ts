@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, it } from 'node:test';
 import { ScoreSpool, type SampleScore, type SampleScores, type ScoreSpoolOptions } from '../../src/recover/score-spool.js';
-import type { SampleId } from '../../src/eval/sample-ref.js';
+import type { SampleId } from '../../src/sample-ref.js';
 
 async function withSpool<T>(samples: [SampleId, Record<string, SampleScore | null>][], use: (spool: ScoreSpool) => Promise<T>, options?: ScoreSpoolOptions): Promise<T> {
   const spool = await ScoreSpool.create(options);

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { BufferEvent } from '../../src/buffer/database/schemas.js';
+import type { BufferEvent } from '../../src/buffer/schemas.js';
 import { SampleBufferDatabase } from '../../src/buffer/database/writer.js';
 import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import { EvalLogWriter } from '../../src/eval/eval-log-writer.js';

@@ -9,7 +9,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileSystemError } from '../../errors.js';
 import { isS3Location } from '../../storage/s3-location.js';
-import { fileWriterState } from '../writer-liveness.js';
+import { fileWriterState, type WriterState } from '../writer-liveness.js';
 import { absoluteLogPath, bufferDatabaseDir, inspectDataDir, localLogDirUri, parseBufferDatabaseFileName, sampleBufferDirName } from './location.js';
 
 export interface BufferDatabaseCandidate {
@@ -90,6 +90,12 @@ async function databasesIn(
     found.push({ path, pid: parsed.pid, mtimeMs, alive: state.alive, reason: state.reason, relocated });
   }
   return found;
+}
+
+/** Whether the writer named in a buffer DB's file name still writes it; undefined when the name carries no pid. */
+export function databaseWriterState(path: string): WriterState | undefined {
+  const pid = parseBufferDatabaseFileName(basename(path))?.pid;
+  return pid === undefined ? undefined : fileWriterState(pid, path);
 }
 
 /** The newest DB whose writer is not alive; undefined when there is none. */

@@ -1,9 +1,9 @@
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { BufferedSampleEntry, SampleBufferSource } from '../sample-buffer-source.js';
-import type { BufferedSample } from '../../recover/reconstruct-sample.js';
-import type { WarningHandler } from '../../warnings.js';
-import { BufferDatabaseError } from './errors.js';
+import type { SampleBufferSource } from '../sample-buffer-source.js';
+import type { BufferedSampleEntry, BufferedSample } from '../buffered-sample.js';
+import { warnings, type WarningHandler } from '../../warnings.js';
+import { BufferDatabaseError } from '../../errors.js';
 import { BufferDatabaseReader } from './reader.js';
 
 /** A crashed eval's SQLite buffer (read from a private copy) as a recovery source. */
@@ -35,11 +35,7 @@ export class DatabaseBufferSource implements SampleBufferSource {
     const { id, epoch } = entry;
     const stored = this.reader.sampleMetadata(id, epoch);
     if (stored.status === 'unreadable') {
-      this.warn({
-        code: 'METADATA_UNREADABLE',
-        message: `Unable to read sample metadata for id=${id} epoch=${epoch}: ${stored.reason}`,
-        details: { id, epoch },
-      });
+      this.warn(warnings.metadataUnreadable(`Unable to read sample metadata for id=${id} epoch=${epoch}: ${stored.reason}`, { sample: { id, epoch }, reason: stored.reason }));
     }
     const sample = this.reader.sample(id, epoch);
     if (!sample) throw new BufferDatabaseError(`${this.location}: sample id=${id} epoch=${epoch} is no longer in the database`);

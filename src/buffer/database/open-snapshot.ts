@@ -11,8 +11,8 @@ import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { sqlite } from './sqlite.js';
-import { fileSystemError, InspectRecoverError, NotFoundError } from '../../errors.js';
-import { BufferDatabaseError, fromSqliteError } from './errors.js';
+import { fileSystemError, InspectRecoverError, NotFoundError, BufferDatabaseError } from '../../errors.js';
+import { fromSqliteError } from './errors.js';
 
 /** `-journal` too: a pre-WAL DB that crashed mid-transaction needs its hot journal rolled back. */
 const sidecarSuffixes = ['-wal', '-shm', '-journal'] as const;

@@ -5,25 +5,23 @@
  * to their logical history, so a huge sample never has to be held in memory.
  */
 import type Database from 'better-sqlite3';
-import { JsonFormatError } from '../../errors.js';
+import { JsonFormatError, BufferDatabaseError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
-import type { SampleId } from '../../eval/sample-ref.js';
-import type { BufferedSampleEntry } from '../sample-buffer-source.js';
-import { BufferDatabaseError, fromSqliteError } from './errors.js';
+import type { SampleId } from '../../sample-ref.js';
+import type { BufferedSampleEntry } from '../buffered-sample.js';
+import { fromSqliteError } from './errors.js';
 import { openBufferDatabaseSnapshot, type BufferDatabaseSnapshot } from './open-snapshot.js';
 import { resolveInputAttachments } from './resolve-input.js';
-import { parseRowJson } from './row-json.js';
+import type { AttachmentRow, BufferEventRow, BufferSample, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../buffer-rows.js';
+import { parseRowJson } from '../row-json.js';
 import {
   bufferEventSchema,
   chatMessageSchema,
   sampleMetadataSchema,
   sampleSummarySchema,
   taskMetricsSchema,
-  type BufferEvent,
-  type ChatMessage,
-  type SampleSummary,
   type TaskMetric,
-} from './schemas.js';
+} from '../schemas.js';
 
 /** The `task_database` row: `version` is the viewer's change etag. */
 export interface BufferTask {
@@ -32,71 +30,11 @@ export interface BufferTask {
   lastUpdated: string | null;
 }
 
-export interface BufferSample {
-  /** `samples.id`: always the text form of the sample id. */
-  id: string;
-  epoch: number;
-  /** `samples.data`, with `attachment://` refs in a message-list `input` resolved. */
-  summary: SampleSummary;
-  /** The summary has `completed_at` (recovery.md §3.3); an errored sample is completed too. */
-  completed: boolean;
-  /** `samples.sample_metadata_hash`: SHA-256 hex, the literal `summary`, or null. */
-  metadataHash: string | null;
-}
-
 /** `samples.sample_metadata`; `unreadable` is where Inspect warns and treats it as absent. */
 export type BufferSampleMetadata =
   | { status: 'absent' }
   | { status: 'present'; metadata: Record<string, unknown>; json: string; hash: string | null }
   | { status: 'unreadable'; reason: string };
-
-export interface BufferEventRow {
-  /** Row id (for a collapsed event: the id of the row whose payload it carries). */
-  id: number;
-  /** Logical id: `events.event_id`, or the row id as text when that is NULL or empty. */
-  eventId: string;
-  sampleId: string;
-  epoch: number;
-  event: BufferEvent;
-}
-
-/** One logical event: placed at its first row, carrying the payload of its last row. */
-export interface CollapsedBufferEvent extends BufferEventRow {
-  firstRowId: number;
-  /** How many rows (versions) the DB holds for this event. */
-  rowCount: number;
-}
-
-export interface AttachmentRow {
-  id: number;
-  sampleId: string;
-  epoch: number;
-  hash: string;
-  content: string;
-}
-
-/** A `message_pool` row; its rank among the sample's rows is the position `input_refs` use. */
-export interface MessagePoolRow {
-  id: number;
-  sampleId: string;
-  epoch: number;
-  /** Content hash of the pooled message (the column is called `msg_id`). */
-  msgId: string;
-  /** `data` exactly as stored. */
-  json: string;
-  message: ChatMessage;
-}
-
-/** A `call_pool` row; its rank among the sample's rows is the position `call_refs` use. */
-export interface CallPoolRow {
-  id: number;
-  sampleId: string;
-  epoch: number;
-  hash: string;
-  /** `data` exactly as stored. */
-  json: string;
-  value: unknown;
-}
 
 /** Row ids already seen: only rows with a larger id are returned. Default: all rows. */
 export interface SampleDataCursors {

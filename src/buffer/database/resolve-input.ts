@@ -3,7 +3,7 @@
  * replaced by the attachment text (sample-buffer.md §A.6); a string input is never condensed.
  */
 import { resolveAttachmentRefs, type AttachmentLookup } from '../../eval/attachments.js';
-import type { ChatMessage, SampleSummary } from './schemas.js';
+import type { ChatMessage, SampleSummary } from '../schemas.js';
 
 /**
  * Resolves refs in each message's `content` and `tool_calls` (the parts Inspect's condensing walks).

@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import { InspectRecoverError } from '../../errors.js';
+import { SqliteUnavailableError } from '../../errors.js';
 
 const require = createRequire(import.meta.url);
 let loaded: typeof BetterSqlite3 | undefined;
@@ -15,10 +15,9 @@ export function sqlite(): typeof BetterSqlite3 {
     try {
       loaded = require('better-sqlite3') as typeof BetterSqlite3;
     } catch (error) {
-      throw new InspectRecoverError(
-        'SQLITE_UNAVAILABLE',
+      throw new SqliteUnavailableError(
         `better-sqlite3 could not be loaded (${(error as Error).message.split('\n')[0]}): buffer databases cannot be read or written; reinstall it, letting its build run`,
-        { cause: error },
+        error,
       );
     }
   }

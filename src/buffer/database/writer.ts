@@ -11,17 +11,17 @@ import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { sqlite } from './sqlite.js';
-import { fileSystemError } from '../../errors.js';
+import { fileSystemError, BufferDatabaseError } from '../../errors.js';
 import type { EvalSampleSummary } from '../../eval/schemas.js';
-import { bufferKey, type SampleId, type SampleRef } from '../../eval/sample-ref.js';
+import { bufferKey, type SampleId, type SampleRef } from '../../sample-ref.js';
 import { isS3Location } from '../../storage/s3-location.js';
 import { condenseEvents, condenseSummary, emptyRows, SamplePools, type CondensedRows } from '../condense.js';
 import { formatIndentedJson, formatPythonDumps } from '../pretty-json.js';
 import { shortUuid } from '../short-uuid.js';
-import { BufferDatabaseError, fromSqliteError } from './errors.js';
+import { fromSqliteError } from './errors.js';
 import { bufferDatabaseDir, bufferDatabaseFileName, bufferDatabasePathForLog, inspectDataDir } from './location.js';
 import { sampleBufferSchemaSql, writerPragmas } from './schema-sql.js';
-import type { BufferEvent, TaskMetric } from './schemas.js';
+import type { BufferEvent, TaskMetric } from '../schemas.js';
 
 /**
  * Where a filestore sync (sample-buffer.md Part B) plugs in. Inspect triggers its sync after every

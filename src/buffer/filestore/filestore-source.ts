@@ -1,8 +1,8 @@
 /** A crashed eval's segment filestore (`.buffer/<name>/`, local or S3) as a recovery source. */
-import type { BufferedSample } from '../../recover/reconstruct-sample.js';
+import { type BufferedSample, bufferedSampleEntry, type BufferedSampleEntry } from '../buffered-sample.js';
 import type { Storage } from '../../storage/storage.js';
 import type { WarningHandler } from '../../warnings.js';
-import { bufferedSampleEntry, type BufferedSampleEntry, type SampleBufferSource } from '../sample-buffer-source.js';
+import { type SampleBufferSource } from '../sample-buffer-source.js';
 import { FilestoreReader } from './reader.js';
 
 export class FilestoreBufferSource implements SampleBufferSource {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import type { SampleId } from '../../eval/sample-ref.js';
+import type { SampleId } from '../../sample-ref.js';
 import { localPath } from '../../storage/local-storage.js';
 import { formatS3Location, isS3Location, parseS3Location } from '../../storage/s3-location.js';
 

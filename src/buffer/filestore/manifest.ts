@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
-import { parseRowJson } from '../database/row-json.js';
-import { sampleSummarySchema, taskMetricSchema } from '../database/schemas.js';
+import { parseRowJson } from '../row-json.js';
+import { sampleSummarySchema, taskMetricSchema } from '../schemas.js';
 import { manifestFileName } from './layout.js';
 
 /**

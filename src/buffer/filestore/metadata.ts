@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { InspectRecoverError, NotFoundError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
 import type { Storage } from '../../storage/storage.js';
-import type { SampleSummary } from '../database/schemas.js';
+import type { SampleSummary } from '../schemas.js';
 import { isMetadataFileWithHash, metadataFileName } from './layout.js';
 
 export type FilestoreSampleMetadata =

@@ -5,14 +5,13 @@
  * skipped with one SEGMENT_UNREADABLE warning, and a pool gap that this causes is reported.
  * Segments are read per sample, never all at once, so memory stays bounded by one sample.
  */
-import { bufferKey } from '../../eval/sample-ref.js';
+import { bufferKey, type SampleId } from '../../sample-ref.js';
 import { InspectRecoverError } from '../../errors.js';
 import { storageFor } from '../../storage/storage-for.js';
 import type { Storage } from '../../storage/storage.js';
-import { warningSink, type RecoveryWarning, type WarningHandler, type WarningOptions } from '../../warnings.js';
-import type { BufferSample, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../database/reader.js';
-import type { SampleId } from '../../eval/sample-ref.js';
-import type { TaskMetric } from '../database/schemas.js';
+import { warnings, warningSink, type RecoveryWarning, type WarningHandler, type WarningOptions } from '../../warnings.js';
+import type { BufferSample, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../buffer-rows.js';
+import type { TaskMetric } from '../schemas.js';
 import { filestoreDirForLog, segmentFileName, segmentMemberName } from './layout.js';
 import { readManifest, sampleSegments, type Manifest, type SampleSegment } from './manifest.js';
 import { readSampleMetadata, type FilestoreSampleMetadata } from './metadata.js';
@@ -176,11 +175,7 @@ export class FilestoreReader {
       const { unreadableRows, lostPoolRows } = assembly.addMember(outcome.member, `${location}: ${segmentMemberName(sample.id, sample.epoch)}`);
       if (lostPoolRows) gapSegmentIds.push(segment.id);
       if (unreadableRows.length > 0) {
-        this.warnOnce(`rows:${segment.id}:${bufferKey(sample.id, sample.epoch)}`, {
-          code: 'ROW_UNREADABLE',
-          message: `Left out ${unreadableRows.length} unreadable row(s) of sample ${describeSample(sample)} in ${segmentFileName(segment.id)}: ${unreadableRows[0]}`,
-          details: { segmentId: segment.id, location, sample: sampleRef(sample), rows: unreadableRows },
-        });
+        this.warnOnce(`rows:${segment.id}:${bufferKey(sample.id, sample.epoch)}`, warnings.rowUnreadable(`Left out ${unreadableRows.length} unreadable row(s) of sample ${describeSample(sample)} in ${segmentFileName(segment.id)}: ${unreadableRows[0]}`, { segmentId: segment.id, location, sample: sampleRef(sample), rows: unreadableRows }));
       }
     }
 
@@ -211,11 +206,7 @@ export class FilestoreReader {
     if (archive === undefined) {
       const reason = this.unreadableSegments.get(segmentId)!;
       const holders = this.samplesBySegment.get(segmentId) ?? [];
-      this.warnOnce(`segment:${segmentId}`, {
-        code: 'SEGMENT_UNREADABLE',
-        message: `${describeSamples(holders)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${reason}`,
-        details: { segmentId, location, samples: holders.map(sampleRef), reason },
-      });
+      this.warnOnce(`segment:${segmentId}`, warnings.segmentUnreadable(`${describeSamples(holders)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${reason}`, { segmentId, location, samples: holders.map(sampleRef), reason }));
       return { reason };
     }
     let outcome: MemberOutcome;
@@ -227,11 +218,7 @@ export class FilestoreReader {
     }
     if ('reason' in outcome) {
       // The archive is sound but this sample's part of it is not: other samples may still read theirs.
-      this.warnOnce(`member:${segmentId}:${bufferKey(sample.id, sample.epoch)}`, {
-        code: 'SEGMENT_UNREADABLE',
-        message: `Sample ${describeSample(sample)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${outcome.reason}`,
-        details: { segmentId, location, samples: [sampleRef(sample)], reason: outcome.reason },
-      });
+      this.warnOnce(`member:${segmentId}:${bufferKey(sample.id, sample.epoch)}`, warnings.segmentUnreadable(`Sample ${describeSample(sample)} lost the events stored in segment ${segmentId} (${segmentFileName(segmentId)}): ${outcome.reason}`, { segmentId, location, samples: [sampleRef(sample)], reason: outcome.reason }));
     }
     return outcome;
   }
@@ -283,24 +270,15 @@ export class FilestoreReader {
 
   private warnPoolGap(sample: FilestoreSample, gap: PoolGap): void {
     const files = gap.segmentIds.map(segmentFileName).join(', ');
-    this.warnOnce(`pool-gap:${bufferKey(sample.id, sample.epoch)}`, {
-      code: 'POOL_GAP',
-      message:
-        `Sample ${describeSample(sample)}: the model-call inputs its later events refer to were stored in ${files}, which is lost; ` +
-        `those events keep their other fields, and their references are dropped rather than pointed at the wrong messages`,
-      details: { sample: sampleRef(sample), segmentIds: gap.segmentIds, soundRows: gap.soundRows },
-    });
+    this.warnOnce(`pool-gap:${bufferKey(sample.id, sample.epoch)}`, warnings.poolGap(`Sample ${describeSample(sample)}: the model-call inputs its later events refer to were stored in ${files}, which is lost; ` +
+        `those events keep their other fields, and their references are dropped rather than pointed at the wrong messages`, { sample: sampleRef(sample), segmentIds: gap.segmentIds, soundRows: gap.soundRows }));
   }
 
   private async metadataOrWarn(sample: FilestoreSample): Promise<Record<string, unknown> | undefined> {
     const result = await this.sampleMetadata(sample.id, sample.epoch);
     if (result.status === 'present') return result.metadata;
     if (result.status === 'unreadable') {
-      this.warnOnce(`metadata:${bufferKey(sample.id, sample.epoch)}`, {
-        code: 'METADATA_UNREADABLE',
-        message: `Unable to read sample metadata for id=${sample.id} epoch=${sample.epoch}: ${result.reason}`,
-        details: { sample: sampleRef(sample), metadataHash: sample.metadataHash, reason: result.reason },
-      });
+      this.warnOnce(`metadata:${bufferKey(sample.id, sample.epoch)}`, warnings.metadataUnreadable(`Unable to read sample metadata for id=${sample.id} epoch=${sample.epoch}: ${result.reason}`, { sample: sampleRef(sample), metadataHash: sample.metadataHash, reason: result.reason }));
     }
     return undefined;
   }

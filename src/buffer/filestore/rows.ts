@@ -6,9 +6,9 @@
 import { z } from 'zod';
 import { validate } from '../../eval/schemas.js';
 import { parsePythonJson } from '../../json/python-json.js';
-import type { AttachmentRow, BufferEventRow, CallPoolRow, MessagePoolRow } from '../database/reader.js';
-import { parseRowJson } from '../database/row-json.js';
-import { bufferEventSchema, chatMessageSchema } from '../database/schemas.js';
+import type { AttachmentRow, BufferEventRow, CallPoolRow, MessagePoolRow } from '../buffer-rows.js';
+import { parseRowJson } from '../row-json.js';
+import { bufferEventSchema, chatMessageSchema } from '../schemas.js';
 
 const rowId = z.number().int();
 

@@ -6,7 +6,7 @@
  * row sits at the wrong position.
  */
 import { InspectRecoverError } from '../../errors.js';
-import type { AttachmentRow, BufferEventRow, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../database/reader.js';
+import type { AttachmentRow, BufferEventRow, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../buffer-rows.js';
 import { toAttachmentRow, toCallPoolRow, toEventRow, toMessagePoolRow, type RowOwner } from './rows.js';
 import type { SegmentMember } from './segment.js';
 

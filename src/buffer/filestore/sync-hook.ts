@@ -11,7 +11,7 @@ import type { Storage } from '../../storage/storage.js';
 import type { BufferDatabaseSnapshot } from '../database/open-snapshot.js';
 import type { BufferSyncHook, SampleBufferDatabase } from '../database/writer.js';
 import { filestoreDirForLog } from './layout.js';
-import { openLiveBufferDatabase } from './live-database.js';
+import { openLiveBufferDatabase } from '../database/live-database.js';
 import { FilestoreSync } from './sync.js';
 
 export interface FilestoreSyncHookOptions {

@@ -3,7 +3,7 @@
  * manifest and the DB: the metadata side files, the segment's members and the new manifest.
  * Reading the DB is its only effect; sync.ts writes the result in a crash-safe order.
  */
-import { bufferKey } from '../../eval/sample-ref.js';
+import { bufferKey } from '../../sample-ref.js';
 import { createHash } from 'node:crypto';
 import type { SampleDataCursors } from '../database/reader.js';
 import { metadataFileName, segmentMemberName } from './layout.js';

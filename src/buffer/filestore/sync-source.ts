@@ -5,14 +5,14 @@
  * first; so those three are read as text here and the rest (pools, attachments, metadata) through
  * the reader.
  */
-import { bufferKey } from '../../eval/sample-ref.js';
+import { bufferKey } from '../../sample-ref.js';
 import { JsonFormatError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
 import { fromSqliteError } from '../database/errors.js';
 import type { BufferDatabaseSnapshot } from '../database/open-snapshot.js';
 import { BufferDatabaseReader, eventRowsSql, type SampleDataCursors } from '../database/reader.js';
 import { resolveInputAttachments } from '../database/resolve-input.js';
-import { bufferEventSchema, taskMetricsSchema, type SampleSummary } from '../database/schemas.js';
+import { bufferEventSchema, taskMetricsSchema, type SampleSummary } from '../schemas.js';
 
 export type JsonObject = Record<string, unknown>;
 

@@ -12,7 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { processTempDir } from '../../bytes/exit-cleanup.js';
 import { join } from 'node:path';
-import { InspectRecoverError, NotFoundError } from '../../errors.js';
+import { FilestoreRemovedError, NotFoundError } from '../../errors.js';
 import type { Storage, WriteOptions } from '../../storage/storage.js';
 import { ZipWriter } from '../../zip/zip-writer.js';
 import type { BufferDatabaseSnapshot } from '../database/open-snapshot.js';
@@ -127,7 +127,7 @@ export class FilestoreSync {
   }
 
   private async syncOnce(): Promise<SyncResult> {
-    if (this.removed) throw new InspectRecoverError('FILESTORE_REMOVED', `${this.bufferDir}: the filestore was removed; it is not synced again`);
+    if (this.removed) throw new FilestoreRemovedError(`${this.bufferDir}: the filestore was removed; it is not synced again`);
     if (this.highestSegmentId === undefined) this.highestSegmentId = await this.create();
     const previous = await this.previousManifest();
     const segmentId = Math.max(previous.segments.at(-1)?.id ?? 0, this.highestSegmentId) + 1;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findCrashedBufferDatabase, listBufferDatabases } from '../../../src/buffer/database/candidates.js';
 import { inspectDataDir } from '../../../src/buffer/database/location.js';
-import { BufferDatabaseReader, type BufferEventRow } from '../../../src/buffer/database/reader.js';
+import { BufferDatabaseReader } from '../../../src/buffer/database/reader.js';
+import type { BufferEventRow } from '../../../src/buffer/buffer-rows.js';
 import { conformanceSuiteOptions } from '../../support/shared-fixtures.js';
 import {
   checkpointedDatabasePath,

@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { NotFoundError, StorageError } from '../../../src/errors.js';
-import { BufferDatabaseError } from '../../../src/buffer/database/errors.js';
+import { NotFoundError, StorageError, BufferDatabaseError } from '../../../src/errors.js';
 import { openBufferDatabaseSnapshot } from '../../../src/buffer/database/open-snapshot.js';
 import {
   buildCrashedWalDatabase,

@@ -3,8 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type Database from 'better-sqlite3';
-import { JsonFormatError } from '../../../src/errors.js';
-import { BufferDatabaseError } from '../../../src/buffer/database/errors.js';
+import { JsonFormatError, BufferDatabaseError } from '../../../src/errors.js';
 import { BufferDatabaseReader } from '../../../src/buffer/database/reader.js';
 import {
   buildCrashedWalDatabase,

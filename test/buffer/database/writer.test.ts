@@ -11,7 +11,7 @@ import { findCrashedBufferDatabase, listBufferDatabases } from '../../../src/buf
 import { bufferDatabasePathForLog, inspectDataDir } from '../../../src/buffer/database/location.js';
 import { openBufferDatabaseSnapshot } from '../../../src/buffer/database/open-snapshot.js';
 import { BufferDatabaseReader } from '../../../src/buffer/database/reader.js';
-import type { BufferEvent } from '../../../src/buffer/database/schemas.js';
+import type { BufferEvent } from '../../../src/buffer/schemas.js';
 import { SampleBufferDatabase, type BufferSyncHook } from '../../../src/buffer/database/writer.js';
 import type { EvalSampleSummary } from '../../../src/eval/schemas.js';
 import { parsePythonJson } from '../../../src/json/python-json.js';

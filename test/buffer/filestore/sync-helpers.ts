@@ -1,7 +1,7 @@
 /** Inputs and checks for the filestore sync tests: Inspect-shaped samples and a DB-vs-filestore comparison. */
 import assert from 'node:assert/strict';
 import { BufferDatabaseReader } from '../../../src/buffer/database/reader.js';
-import type { BufferEvent } from '../../../src/buffer/database/schemas.js';
+import type { BufferEvent } from '../../../src/buffer/schemas.js';
 import { FilestoreReader } from '../../../src/buffer/filestore/reader.js';
 import type { EvalSampleSummary } from '../../../src/eval/schemas.js';
 import type { Storage } from '../../../src/storage/storage.js';

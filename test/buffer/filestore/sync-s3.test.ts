@@ -5,7 +5,7 @@ import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { SampleBufferDatabase } from '../../../src/buffer/database/writer.js';
 import { heartbeatFileName } from '../../../src/buffer/filestore/heartbeat.js';
 import { filestoreDirForLog, segmentFileName } from '../../../src/buffer/filestore/layout.js';
-import { openLiveBufferDatabase } from '../../../src/buffer/filestore/live-database.js';
+import { openLiveBufferDatabase } from '../../../src/buffer/database/live-database.js';
 import { FilestoreSync } from '../../../src/buffer/filestore/sync.js';
 import { parsePythonJson } from '../../../src/json/python-json.js';
 import { parseS3Location } from '../../../src/storage/s3-location.js';

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { SampleBufferDatabase } from '../../../src/buffer/database/writer.js';
 import { readHeartbeat, isHeartbeatFresh, heartbeatFileName } from '../../../src/buffer/filestore/heartbeat.js';
 import { filestoreDirForLog, metadataFileName, segmentFileName } from '../../../src/buffer/filestore/layout.js';
-import { openLiveBufferDatabase } from '../../../src/buffer/filestore/live-database.js';
+import { openLiveBufferDatabase } from '../../../src/buffer/database/live-database.js';
 import { manifestSchema } from '../../../src/buffer/filestore/manifest.js';
 import { FilestoreSyncHook } from '../../../src/buffer/filestore/sync-hook.js';
 import { SyncScheduler } from '../../../src/buffer/filestore/sync-scheduler.js';

@@ -5,9 +5,9 @@
  * (open-snapshot.ts) reads a private copy of a crashed one.
  */
 import type Database from 'better-sqlite3';
-import { sqlite } from '../database/sqlite.js';
-import { fromSqliteError } from '../database/errors.js';
-import { readLayout, type BufferDatabaseSnapshot } from '../database/open-snapshot.js';
+import { sqlite } from './sqlite.js';
+import { fromSqliteError } from './errors.js';
+import { readLayout, type BufferDatabaseSnapshot } from './open-snapshot.js';
 
 /** Inspect's busy timeout: the writer may hold its lock for a while during a checkpoint. */
 const busyTimeoutMs = 30_000;

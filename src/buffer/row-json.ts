@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { JsonFormatError } from '../../errors.js';
-import { parsePythonJson } from '../../json/python-json.js';
+import { JsonFormatError } from '../errors.js';
+import { parsePythonJson } from '../json/python-json.js';
 
 /**
  * Parses JSON text from a DB column (NaN/Infinity tolerant) and checks its shape; failures are a

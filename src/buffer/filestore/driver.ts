@@ -1,0 +1,75 @@
+/**
+ * The segment filestore driver: `.buffer/<log name>/` beside the log, local or on S3. Its writer
+ * lives while our heartbeat is fresh (and, on the writer's own host, its pid lives). Inspect's own
+ * filestore has no heartbeat: the newest time recorded inside it decides, since a copy makes
+ * every file's time fresh. Within a few sync intervals it is running; older than that but within
+ * `staleAfterMs`, a live run may be sitting in a long model call: 'uncertain' (recovered, buffer kept).
+ */
+import { hostname } from 'node:os';
+import { isProcessAlive } from '../../bytes/process-alive.js';
+import type { Storage } from '../../storage/storage.js';
+import { storageFor } from '../../storage/storage-for.js';
+import { closingOnError, formatAge, type BufferDriver, type FoundBuffer, type OpenOptions } from '../buffer-driver.js';
+import type { SampleBufferSource } from '../sample-buffer-source.js';
+import { FilestoreBufferSource } from './filestore-source.js';
+import { heartbeatFileName, isHeartbeatFresh, readHeartbeat } from './heartbeat.js';
+import { filestoreDirForLog, manifestFileName } from './layout.js';
+
+/** Inspect's `--log-shared` default interval when the flag is given bare (true). */
+const defaultSyncSeconds = 10;
+
+export const filestoreDriver: BufferDriver = {
+  kind: 'filestore',
+
+  async locate(log, { storage }) {
+    const directory = filestoreDirForLog(log);
+    return (await hasManifest(storage, directory)) ? { kind: 'filestore', location: directory, storage } : undefined;
+  },
+
+  async locateNamed(named) {
+    const storage = storageFor(named);
+    const directory = named.replace(/\/+$/, '');
+    return (await hasManifest(storage, directory)) ? { kind: 'filestore', location: directory, storage } : undefined;
+  },
+
+  async open(located, options) {
+    const source = await FilestoreBufferSource.open(located.location, { storage: located.storage, warn: options.warn });
+    return closingOnError(source, () => judgeWriter(source, located.storage, options));
+  },
+};
+
+async function hasManifest(storage: Storage, directory: string): Promise<boolean> {
+  return (await storage.stat(storage.join(directory, manifestFileName))) !== undefined;
+}
+
+/** Whether the filestore's writer lives: from its heartbeat, else from the newest time recorded inside it. */
+async function judgeWriter(source: SampleBufferSource, storage: Storage, { log, now, staleAfterMs }: OpenOptions): Promise<FoundBuffer> {
+  const lastActivityMs = (await source.lastActivityMs()) ?? Date.parse((await log.start()).eval.created);
+  const heartbeat = await readHeartbeat(storage, storage.join(source.location, heartbeatFileName));
+  if (heartbeat) {
+    // On the writer's own host a dead pid settles it; elsewhere only the heartbeat's age can.
+    const writerDead = heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid);
+    if (!writerDead && isHeartbeatFresh(heartbeat, now)) {
+      const age = Math.round((now - Date.parse(heartbeat.time)) / 1000);
+      const reason = `its filestore heartbeat from ${heartbeat.host} pid ${heartbeat.pid} is ${age}s old`;
+      return { source, verdict: 'running', reason, lastActivityMs };
+    }
+    return { source, verdict: 'crashed', reason: `its writer's heartbeat stopped`, lastActivityMs };
+  }
+  const interval = syncIntervalSeconds((await log.start()).eval.config.log_shared);
+  const age = now - lastActivityMs;
+  const ago = formatAge(age);
+  if (age < (3 * interval + 5) * 1000) {
+    return { source, verdict: 'running', reason: `its filestore recorded activity ${ago} ago (sync interval ${interval}s)`, lastActivityMs };
+  }
+  if (age < staleAfterMs) {
+    const reason = `its filestore last recorded activity ${ago} ago, within --stale-after (${formatAge(staleAfterMs)}): the run may still be waiting on a model`;
+    return { source, verdict: 'uncertain', reason, lastActivityMs };
+  }
+  return { source, verdict: 'crashed', reason: `its filestore last recorded activity ${ago} ago`, lastActivityMs };
+}
+
+function syncIntervalSeconds(logShared: number | boolean | null | undefined): number {
+  if (typeof logShared === 'number' && logShared > 0) return logShared;
+  return defaultSyncSeconds;
+}
