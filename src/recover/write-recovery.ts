@@ -1,0 +1,218 @@
+/**
+ * Recovering a located crashed run (recovery.md §4–§9): the samples planned, flushed ones copied
+ * as their compressed bytes and buffered ones rebuilt one at a time, the output checked before it
+ * is published, and only then the original replaced (with `overwrite`) and the buffer removed
+ * (with `cleanup`).
+ */
+import type { ByteSource } from '../bytes/byte-source.js';
+import { FileByteSource } from '../bytes/file-byte-source.js';
+import { RecoveryNotAvailable, VerifyFailedError } from '../errors.js';
+import { sampleEntryName } from '../eval/entry-names.js';
+import { EvalLogReader } from '../eval/eval-log-reader.js';
+import { EvalLogWriter } from '../eval/eval-log-writer.js';
+import type { EvalSample, EvalSampleSummary, LogStart } from '../eval/schemas.js';
+import type { Storage } from '../storage/storage.js';
+import { warnings, type RecoveryWarning, type WarningHandler } from '../warnings.js';
+import type { CrashedRun } from './crashed-run.js';
+import { rebuildBufferedSample } from './buffered-samples.js';
+import { bufferedAfterCopy, copyFlushedSamples } from './flushed-samples.js';
+import { parentLocation } from './output-path.js';
+import type { RecoverOptions, RecoveryResult } from './recover-eval-log.js';
+import { recoveredHeader } from './recovered-header.js';
+import type { RecoveryLease } from './recovery-lease.js';
+import { recomputeResults } from './results.js';
+import { RunTotals } from './run-totals.js';
+import { planSamples, sortBuffered } from './sample-plan.js';
+import { assertNoSuccessfulLog, successfulLogsIn } from './success-guard.js';
+
+/** Summaries are journaled every this many samples, so few wait in memory. */
+const journalEvery = 1000;
+
+/** Where the recovered log goes. */
+export interface RecoveryTarget {
+  output: string;
+  storage: Storage;
+  /** The output is a staging copy, to be copied over the log (overwrite) and deleted; cleared once it is. */
+  staged: boolean;
+}
+
+export type WrittenRecovery = Omit<RecoveryResult, 'warnings'>;
+
+export async function recoverCrashedRun(
+  run: CrashedRun,
+  target: RecoveryTarget,
+  lease: RecoveryLease,
+  options: RecoverOptions,
+  warn: WarningHandler,
+): Promise<WrittenRecovery> {
+  const { location, log, start, found, storage } = run;
+  const { source } = found;
+  const { output, storage: outputStorage } = target;
+  if (found.verdict === 'running' && !options.force) {
+    throw new RecoveryNotAvailable(`${location} is still running: ${found.reason} (use --force to recover it anyway; its buffer is then left in place)`);
+  }
+  let writer: EvalLogWriter | undefined;
+  let runTotals: RunTotals | undefined;
+  try {
+    const keepBuffer = found.verdict !== 'crashed';
+    if (found.source.kind === 'none') {
+      if (found.verdict === 'uncertain' && options.overwrite && !options.force) {
+        throw new RecoveryNotAvailable(`${location} may still be running: ${found.reason}; not replaced (recover it without --overwrite, or use --force)`);
+      }
+      if (await outputStorage.stat(output)) {
+        throw new RecoveryNotAvailable(`${location} was already recovered to ${output}, and its buffer is gone: recovering again would only lose samples`);
+      }
+    } else if (found.verdict === 'uncertain') {
+      warn(warnings.bufferKept(`Recovering ${location} but keeping its buffer: ${found.reason}`, { buffer: source.location }));
+    }
+    const successful = options.successfulLogs ?? (await successfulLogsIn(outputStorage, parentLocation(output)));
+    assertNoSuccessfulLog(successful, parentLocation(output), start.eval, [location, output]);
+    if (!options.overwrite) await assertReplaceableOutput(outputStorage, output, start);
+
+    const plan = await planSamples(log, source, (entry, error) =>
+      warn(
+        warnings.journalDamaged(
+          `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
+          { entry: entry.name },
+        ),
+      ),
+    );
+    writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
+    const totals = (runTotals = await RunTotals.create(start.eval.created, { collectIds: start.eval.dataset.sample_ids == null }));
+    let written = 0;
+    const expectedTotal = log.sampleCount() - plan.replaced.size + plan.buffered.length;
+    const progress = () => options.onProgress?.(++written, expectedTotal);
+    const counted = async (summary: EvalSampleSummary) => {
+      totals.add(summary);
+      // Journal as we go, so the summaries waiting for the journal stay few.
+      if (totals.samples % journalEvery === 0) await writer!.flush();
+    };
+    const addSummary = async (summary: EvalSampleSummary) => {
+      await writer!.addSummary(summary);
+      await counted(summary);
+    };
+
+    const copy = await copyFlushedSamples({ log, writer, plan, warn, addSummary, onCopied: progress });
+    // The flushed samples' summaries, streamed from the crashed log's journal a batch at a time:
+    // the last row of each copied sample (those without one were summarized as they were copied).
+    // The journal entries the plan found damaged are skipped; the others passed their check there.
+    const directory = log.zip.directory;
+    let ordinal = 0;
+    for await (const row of log.summaryRows({ skip: plan.damagedJournal })) {
+      const name = sampleEntryName(row.id, row.epoch);
+      const position = directory.positionOf(name);
+      const last = position !== undefined && plan.lastRowOf[position] === ordinal;
+      ordinal++;
+      if (last && !plan.replaced.has(name) && !copy.leftOut.has(name) && !copy.ownSummary.has(name)) await addSummary(row);
+    }
+    const { buffered, duplicates } = bufferedAfterCopy(plan, copy);
+    sortBuffered(buffered);
+    let rebuiltCompleted = 0;
+    let rebuiltInProgress = 0;
+    for (const entry of buffered) {
+      const write = (sample: EvalSample, summary: EvalSampleSummary) => writer!.addSample(sample, summary);
+      const summary = await rebuildBufferedSample(source, entry, write, { location, noEvents: options.noEvents, evalSandbox: start.eval.sandbox, warn });
+      if (!summary) continue;
+      await counted(summary);
+      if (entry.completed) rebuiltCompleted++;
+      else rebuiltInProgress++;
+      progress();
+    }
+    const total = copy.copied + rebuiltCompleted + rebuiltInProgress;
+    const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
+    if (found.source.kind === 'none') {
+      const lost = expected > 0 ? `${Math.max(0, expected - total)} of the ${expected} samples were never recovered` : 'samples that were not flushed were never recovered';
+      warn(warnings.bufferMissing(`${location} has no sample buffer (${found.reason}): recovering its ${total} flushed samples only; ${lost}`, { flushed: total, expected }));
+    }
+    if (start.eval.dataset.sample_ids == null) {
+      warn(
+        warnings.sampleIdsFilled(
+          `${location}: its start lists no eval.dataset.sample_ids (Inspect's read_eval_log_samples needs them); the recovered log lists the ids of the samples it holds`,
+          {},
+        ),
+      );
+    }
+
+    const results = await recomputedResults(start, totals, warn);
+    const header = recoveredHeader(start, totals, results?.results, await log.configUpdates());
+    await lease.assertHeld();
+    // Checked before it is published (its bytes as written, then its contents), so a recovery
+    // that fails leaves no output behind.
+    const verify = async (workingCopy: string) => {
+      // Done with the crashed log: closing it frees its directory before the output's is read.
+      await log.close();
+      await verifyRecoveredLog(new FileByteSource(workingCopy), output, total);
+    };
+    await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}), verify });
+    writer = undefined;
+
+    let finalOutput = output;
+    if (options.overwrite) {
+      await lease.assertHeld();
+      await storage.copy(output, location);
+      await verifyRecoveredLog(storage.byteSource(location), location, total);
+      await storage.delete(output);
+      target.staged = false;
+      finalOutput = location;
+    }
+    const cleanedUp = options.cleanup !== false && !keepBuffer && found.source.kind !== 'none';
+    if (cleanedUp) {
+      await lease.assertHeld();
+      await source.remove();
+    }
+    return {
+      log: location,
+      output: finalOutput,
+      source: source.kind,
+      samples: total,
+      flushed: copy.copied,
+      completed: rebuiltCompleted,
+      inProgress: rebuiltInProgress,
+      duplicates,
+      errors: totals.errors,
+      missing: Math.max(0, expected - total),
+      cleanedUp,
+    };
+  } finally {
+    await writer?.close();
+    await runTotals?.close();
+  }
+}
+
+/**
+ * An existing file at the output is replaced only when it is a recovered log of this same run
+ * (an earlier recovery, now redone): anything else is the user's, and is not ours to destroy.
+ */
+async function assertReplaceableOutput(storage: Storage, output: string, start: LogStart): Promise<void> {
+  if (!(await storage.stat(output))) return;
+  const existing = await EvalLogReader.open(storage.byteSource(output), { headerOnly: true }).catch(() => undefined);
+  const header = await existing?.header().catch(() => undefined);
+  await existing?.close();
+  const sameRun = header !== undefined && header.eval.eval_id === start.eval.eval_id && header.eval.run_id === start.eval.run_id && header.status !== 'started';
+  if (!sameRun) {
+    throw new RecoveryNotAvailable(`${output} exists and is not a recovered log of this run: not replaced (name another --output, or move it away)`);
+  }
+}
+
+async function recomputedResults(start: LogStart, totals: RunTotals, warn: (warning: RecoveryWarning) => void) {
+  const recomputed = await recomputeResults(start.eval, totals.scores, { total: totals.samples, completed: totals.samples - totals.errors });
+  if ('unsupported' in recomputed) {
+    warn(warnings.resultsNotRecomputed(`Results left out of the recovered log: it uses ${recomputed.unsupported}, which this tool does not compute`, { unsupported: recomputed.unsupported }));
+    return undefined;
+  }
+  return recomputed;
+}
+
+/** Reads the written log back: it must open, be finished, and hold every sample. */
+async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: number): Promise<void> {
+  const reader = await EvalLogReader.open(bytes);
+  try {
+    const header = await reader.header();
+    const present = reader.sampleCount();
+    if (header.status !== 'error' || present !== samples) {
+      throw new VerifyFailedError(`${location}: the recovered log reads back with ${present} of ${samples} samples`);
+    }
+  } finally {
+    await reader.close();
+  }
+}
