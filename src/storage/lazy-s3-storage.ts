@@ -1,7 +1,7 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { joinS3Location } from './s3-location.js';
 import type { S3Storage, S3StorageOptions } from './s3-storage.js';
-import type { ReadOptions, Storage, StorageStat, WriteOptions } from './storage.js';
+import type { ReadOptions, Storage, StorageStat, StoredFile, WriteOptions } from './storage.js';
 
 /**
  * S3Storage behind a dynamic import: the AWS SDK costs ~120 ms and ~25 MB to load, which a run
@@ -27,9 +27,9 @@ export class LazyS3Storage implements Storage {
     return (await this.driver()).readRange(location, offset, length);
   }
 
-  byteSource(location: string): ByteSource {
+  byteSource(location: string, known?: StorageStat): ByteSource {
     let source: Promise<ByteSource> | undefined;
-    const open = () => (source ??= this.driver().then((driver) => driver.byteSource(location)));
+    const open = () => (source ??= this.driver().then((driver) => driver.byteSource(location, known)));
     return {
       name: location,
       size: async () => (await open()).size(),
@@ -52,6 +52,10 @@ export class LazyS3Storage implements Storage {
 
   async list(directory: string): Promise<string[]> {
     return (await this.driver()).list(directory);
+  }
+
+  async walk(directory: string): Promise<StoredFile[]> {
+    return (await this.driver()).walk(directory);
   }
 
   async delete(location: string): Promise<void> {

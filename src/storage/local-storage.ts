@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { FileByteSource } from '../bytes/file-byte-source.js';
 import { readRegularFile } from '../bytes/regular-file.js';
 import { fileSystemError, InspectRecoverError, NotFoundError, StorageError, UsageError } from '../errors.js';
-import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat } from './storage.js';
+import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat, type StoredFile } from './storage.js';
 
 const taggedReadLimit = 1024 * 1024;
 
@@ -74,6 +74,34 @@ export class LocalStorage implements Storage {
       if (isErrorCode(error, 'ENOENT', 'ENOTDIR')) return [];
       throw fileSystemError(error, path, 'list');
     }
+  }
+
+  /** Symlinked directories are not followed (a link back up would never end); everything else is listed. */
+  async walk(directory: string): Promise<StoredFile[]> {
+    const root = localPath(directory);
+    const files: StoredFile[] = [];
+    const visit = async (path: string, relative: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(path, { withFileTypes: true });
+      } catch (error) {
+        if (isErrorCode(error, 'ENOENT', 'ENOTDIR')) return;
+        throw fileSystemError(error, path, 'list');
+      }
+      for (const entry of entries) {
+        const location = join(path, entry.name);
+        const below = relative === '' ? entry.name : `${relative}/${entry.name}`;
+        if (entry.isDirectory()) {
+          await visit(location, below);
+          continue;
+        }
+        // Anything else is listed, a FIFO or a device too: whoever opens it says what it is.
+        const found = await this.stat(location).catch(() => undefined);
+        if (found) files.push({ location, relative: below, stat: found });
+      }
+    };
+    await visit(root, '');
+    return files.sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
   }
 
   async delete(location: string): Promise<void> {

@@ -16,7 +16,7 @@ import type { ByteSource } from '../bytes/byte-source.js';
 import { fileSystemError, InspectRecoverError, NotFoundError, StorageError, UsageError } from '../errors.js';
 import { localPath } from './local-storage.js';
 import { formatS3Location, joinS3Location, parseS3Location } from './s3-location.js';
-import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat, type WriteOptions } from './storage.js';
+import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat, type StoredFile, type WriteOptions } from './storage.js';
 
 // The AWS SDK prints a 9-line "NodeVersionSupportWarning" on stderr at the first S3 client on
 // Node < 22, which this package supports: for a library's users and for the CLI's one-line
@@ -117,9 +117,9 @@ export class S3Storage implements Storage {
     }
   }
 
-  byteSource(location: string): S3ByteSource {
+  byteSource(location: string, known?: StorageStat): S3ByteSource {
     parseS3Location(location);
-    return new S3ByteSource(this, location);
+    return new S3ByteSource(this, location, known);
   }
 
   /** One PutObject: S3 replaces objects atomically. */
@@ -181,6 +181,26 @@ export class S3Storage implements Storage {
     // '' is a "directory marker" object named exactly like the prefix, not a child.
     names.delete('');
     return [...names].sort();
+  }
+
+  async walk(directory: string): Promise<StoredFile[]> {
+    const { bucket, key } = parseS3Location(directory);
+    const prefix = key === '' ? '' : `${key}/`;
+    const files: StoredFile[] = [];
+    try {
+      for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: bucket, Prefix: prefix })) {
+        for (const object of page.Contents ?? []) {
+          const relative = object.Key?.slice(prefix.length) ?? '';
+          // A "directory marker" (a key ending in /) is not a file.
+          if (relative === '' || relative.endsWith('/')) continue;
+          const stat = { size: object.Size ?? 0, mtimeMs: object.LastModified?.getTime() ?? 0, etag: object.ETag ?? '' };
+          files.push({ location: formatS3Location({ bucket, key: object.Key! }), relative, stat });
+        }
+      }
+    } catch (error) {
+      throw this.failure(error, directory, 'list');
+    }
+    return files.sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
   }
 
   async delete(location: string): Promise<void> {
@@ -344,7 +364,10 @@ export class S3ByteSource implements ByteSource {
   constructor(
     private readonly storage: S3Storage,
     readonly name: string,
-  ) {}
+    known?: StorageStat,
+  ) {
+    if (known) this.head = Promise.resolve(known);
+  }
 
   async size(): Promise<number> {
     return (await this.object()).size;

@@ -8,6 +8,14 @@ export interface StorageStat {
   etag: string;
 }
 
+/** A file or object found by `walk`. */
+export interface StoredFile {
+  location: string;
+  /** Its path below the walked directory, `/`-separated. */
+  relative: string;
+  stat: StorageStat;
+}
+
 export interface ReadOptions {
   maxBytes?: number;
 }
@@ -34,8 +42,8 @@ export interface Storage {
   read(location: string, options?: ReadOptions): Promise<Uint8Array>;
   /** `length` bytes from `offset` (fewer at the end of the object). */
   readRange(location: string, offset: number, length: number): Promise<Uint8Array>;
-  /** Random access for the zip reader. */
-  byteSource(location: string): ByteSource;
+  /** Random access for the zip reader; `known`, a stat just taken (from `walk`), spares asking for it again. */
+  byteSource(location: string, known?: StorageStat): ByteSource;
   /** Replaces the file or object atomically: readers see the old or the new bytes, never a mix. */
   write(location: string, data: Uint8Array | string, options?: WriteOptions): Promise<void>;
   /** Like `write`, from a local file, without holding it in memory. */
@@ -47,6 +55,11 @@ export interface Storage {
    * alike (on S3: objects and common prefixes), sorted; [] when it does not exist.
    */
   list(directory: string): Promise<string[]>;
+  /**
+   * Every file or object at any depth under a directory, with its stat, sorted by location; []
+   * when it does not exist. On S3 one paginated listing of the prefix, however deep it goes.
+   */
+  walk(directory: string): Promise<StoredFile[]>;
   /** Deletes a file or object; no error when it is already gone. */
   delete(location: string): Promise<void>;
   /** Deletes a directory and everything under it; no error when it is already gone. */

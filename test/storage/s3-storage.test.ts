@@ -118,6 +118,23 @@ describe('S3Storage against a local S3 server', s3ServerAvailability(), () => {
     };
   });
 
+  // What the CLI uses: the driver storageFor picks for an s3:// URI, loaded on first use.
+  storageConformanceSuite("storageFor('s3://…') conformance", async () => {
+    const root = `s3://${server.bucket}/conformance-storage-for`;
+    const storage = storageFor(root, server.options);
+    assert.ok(!(storage instanceof S3Storage), 'the lazily loaded driver, not an S3Storage made here');
+    return {
+      storage,
+      root,
+      teardown: () => storage.deleteTree(root),
+      async readTags(location) {
+        const { bucket, key } = parseS3Location(location);
+        const { TagSet } = await server.storage.client.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+        return Object.fromEntries((TagSet ?? []).map((tag) => [tag.Key, tag.Value]));
+      },
+    };
+  });
+
   describe('S3Storage specifics', () => {
     const tagsOf = async (location: string) => {
       const { bucket, key } = parseS3Location(location);

@@ -178,6 +178,38 @@ export function storageConformanceSuite(name: string, setup: () => Promise<Stora
       assert.deepEqual(await storage.list(at('list', 'no-such-directory')), []);
     });
 
+    it('walk gives every file at any depth with its stat, sorted, and nothing beside the directory', async () => {
+      const directory = at('walk', 'dir');
+      await storage.write(storage.join(directory, 'b.eval'), 'bb');
+      await storage.write(storage.join(directory, 'a', 'x.eval'), 'xxx');
+      await storage.write(storage.join(directory, 'a', 'deep', 'y.json'), 'y');
+      await storage.write(storage.join(directory, '.buffer', 'run', 'manifest.json'), '{}');
+      await storage.write(at('walk', 'dir2', 'other.eval'), 'other');
+      const walked = await storage.walk(directory);
+      assert.deepEqual(
+        walked.map((file) => file.relative),
+        ['.buffer/run/manifest.json', 'a/deep/y.json', 'a/x.eval', 'b.eval'],
+      );
+      for (const file of walked) {
+        assert.equal(file.location, storage.join(directory, ...file.relative.split('/')));
+        assert.deepEqual(file.stat, await storage.stat(file.location), `${file.relative}: the same stat as stat() gives`);
+      }
+      assert.deepEqual(await storage.walk(at('walk', 'no-such-directory')), []);
+    });
+
+    it('byteSource with a known stat reads the same bytes without asking for it again', async () => {
+      const location = at('byte-source', 'known.bin');
+      const data = new Uint8Array(5000).map((_, index) => index % 251);
+      await storage.write(location, data);
+      const source = storage.byteSource(location, await storage.stat(location));
+      try {
+        assert.equal(await source.size(), 5000);
+        assert.deepEqual(new Uint8Array(await source.read(4990, 10)), data.subarray(4990));
+      } finally {
+        await source.close();
+      }
+    });
+
     it('delete removes a file, and deleting a missing file is fine', async () => {
       const location = at('delete', 'file.txt');
       await storage.write(location, 'bye');
