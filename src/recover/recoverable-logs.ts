@@ -9,13 +9,15 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BufferSourceKind } from '../buffer/sample-buffer-source.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
-import { isJsonLogName, readJsonEvalLog } from '../eval/json-log.js';
+import { readJsonEvalLog } from '../eval/json-log.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
-import { StrictModeError, warnings, warningSink, type WarningOptions } from '../warnings.js';
+import { StrictModeError, warnings, warningSink, type RecoveryWarning, type WarningOptions } from '../warnings.js';
 import type { LogRecord } from '../buffer/buffer-driver.js';
 import { findSampleBuffer } from './find-buffer.js';
+import { mapConcurrently } from './concurrency.js';
+import { scanLogs, type ScannedLog } from './log-scan.js';
 import { defaultOutputPath } from './output-path.js';
 import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 
@@ -40,6 +42,9 @@ export interface RecoverableEvalLog {
   recovered_path?: string;
 }
 
+/** Crashed logs are opened whole and their buffers found: fewer at a time than headers. */
+const describeConcurrency = 4;
+
 export interface ListOptions extends WarningOptions {
   storage?: Storage;
   dataDir?: string;
@@ -51,46 +56,47 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   // What crashed processes left in the temp dir goes too: a sweep of crashed runs should leave no debris.
   removeDeadProcessesTempDirs();
   const storage = options.storage ?? storageFor(logDir);
-  const found: { path: string; mtimeMs: number }[] = [];
-  for (const path of await evalLogsUnder(storage, logDir.replace(/[/\\]+$/, ''))) {
-    const stat = await storage.stat(path);
-    if (stat) found.push({ path, mtimeMs: stat.mtimeMs });
-  }
-  found.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const scanned = await scanLogs(storage, logDir.replace(/[/\\]+$/, ''));
   const warn = warningSink(options);
-  const logs: RecoverableEvalLog[] = [];
-  for (const { path } of found) {
+  const unfinished = scanned.filter((log) => !log.finished);
+  // Described a few at a time; warnings and entries then come in listing order.
+  const described = await mapConcurrently(unfinished, describeConcurrency, async (log) => {
+    const noted: RecoveryWarning[] = [];
     try {
-      const entry = path.endsWith('.json') ? await describeJsonLog(path, storage, options) : await describe(path, storage, options);
-      if (entry) logs.push(entry);
+      if (log.error !== undefined) throw log.error;
+      const entry = log.format === 'json' ? await describeJsonLog(log.location, storage, options, noted) : await describe(log, storage, options, noted);
+      return { entry, noted };
     } catch (error) {
-      if (error instanceof StrictModeError) throw error;
-      // One bad file must not hide the others; it is named rather than silently dropped.
-      const reason = error instanceof Error ? error.message : String(error);
-      const message = `${reason.includes(path) ? reason : `${path}: ${reason}`} (left out of the listing)`;
-      warn(warnings.logUnreadable(message, { path }, path));
+      return { error, noted };
     }
-  }
+  });
+  const logs: RecoverableEvalLog[] = [];
+  described.forEach(({ entry, error, noted }, index) => {
+    for (const warning of noted) warn(warning);
+    if (entry) logs.push(entry);
+    if (error === undefined) return;
+    if (error instanceof StrictModeError) throw error;
+    // One bad file must not hide the others; it is named rather than silently dropped.
+    const path = unfinished[index]!.location;
+    const reason = error instanceof Error ? error.message : String(error);
+    const message = `${reason.includes(path) ? reason : `${path}: ${reason}`} (left out of the listing)`;
+    warn(warnings.logUnreadable(message, { path }, path));
+  });
   return logs;
 }
 
-async function describe(path: string, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
-  // Most logs in a directory are finished: tell those apart without holding their directories.
+async function describe(scanned: ScannedLog, storage: Storage, options: ListOptions, noted: RecoveryWarning[]): Promise<RecoverableEvalLog | undefined> {
   // A log cut short (a partial copy) is listed from its whole entries, as recovery reads it.
-  const glance = await EvalLogReader.open(storage.byteSource(path), { headerOnly: true, salvage: true });
-  const finished = glance.finished;
-  await glance.close();
-  if (finished) return undefined;
-  const log = await EvalLogReader.open(storage.byteSource(path), { salvage: true });
+  const log = await EvalLogReader.open(storage.byteSource(scanned.location, scanned.stat), { salvage: true });
   try {
-    return await listing(path, log, log.sampleCount(), storage, options);
+    return await listing(scanned.location, log, log.sampleCount(), storage, options, noted);
   } finally {
     await log.close();
   }
 }
 
 /** A `.json` log still `started`: listed as Inspect lists it (its buffer can only be a database). */
-async function describeJsonLog(path: string, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
+async function describeJsonLog(path: string, storage: Storage, options: ListOptions, noted: RecoveryWarning[]): Promise<RecoverableEvalLog | undefined> {
   const { header, samples } = await readJsonEvalLog(storage, path);
   if ((header.status ?? 'started') !== 'started') return undefined;
   const record = {
@@ -99,11 +105,19 @@ async function describeJsonLog(path: string, storage: Storage, options: ListOpti
       for (const sample of samples) yield { completed_at: sample.completed_at };
     },
   };
-  return listing(path, record, new Set(samples.map((sample) => `${typeof sample.id}:${sample.id}:${sample.epoch}`)).size, storage, options);
+  return listing(path, record, new Set(samples.map((sample) => `${typeof sample.id}:${sample.id}:${sample.epoch}`)).size, storage, options, noted);
 }
 
-async function listing(path: string, log: LogRecord, flushed: number, storage: Storage, options: ListOptions): Promise<RecoverableEvalLog | undefined> {
-  const found = await findSampleBuffer(path, log, { storage, dataDir: options.dataDir, staleAfterMs: options.staleAfterMs, warn: warningSink(options) });
+async function listing(
+  path: string,
+  log: LogRecord,
+  flushed: number,
+  storage: Storage,
+  options: ListOptions,
+  noted: RecoveryWarning[],
+): Promise<RecoverableEvalLog | undefined> {
+  const warn = (warning: RecoveryWarning) => void noted.push(warning.log === undefined ? { ...warning, log: path } : warning);
+  const found = await findSampleBuffer(path, log, { storage, dataDir: options.dataDir, staleAfterMs: options.staleAfterMs, warn });
   try {
     const recoveredPath = defaultOutputPath(path);
     const recovered = (await storage.stat(recoveredPath)) !== undefined;
@@ -129,24 +143,4 @@ async function listing(path: string, log: LogRecord, flushed: number, storage: S
   } finally {
     await found.source.close();
   }
-}
-
-/**
- * Logs under a directory, at any depth, leaving out `.buffer` and other dot directories: every
- * `.eval`, and `.json` files named as Inspect names logs (an ISO timestamp first).
- */
-async function evalLogsUnder(storage: Storage, directory: string): Promise<string[]> {
-  const logs: string[] = [];
-  for (const name of await storage.list(directory)) {
-    if (name.startsWith('.')) continue;
-    const location = storage.join(directory, name);
-    if (name.endsWith('.eval')) {
-      if (!name.endsWith('-recovered.eval')) logs.push(location);
-    } else if (name.endsWith('.json')) {
-      if (isJsonLogName(name)) logs.push(location);
-    } else {
-      logs.push(...(await evalLogsUnder(storage, location)));
-    }
-  }
-  return logs;
 }
