@@ -7,12 +7,12 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { layOutLargeFixture } from '../test/support/crashed-layout.js';
+import { recordCrashedRun } from '../test/support/recorded-crash.js';
 import { inspectFixtures } from '../test/support/shared-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,24 +38,11 @@ async function sizeOf(path: string): Promise<number> {
   return total;
 }
 
-/** SIGKILLs a recorder child once it has reached its crash point. */
+/** A crashed run recorded by our recorder, SIGKILLed at its crash point. */
 async function crashedRun(root: string, samples: number, buffer: 'database' | 'filestore'): Promise<{ log: string; dataDir: string }> {
   const log = join(root, 'logs', `2026-11-22T12-00-00-00-00_arith-bench_${samples}.eval`);
   const dataDir = join(root, 'data');
-  await mkdir(root, { recursive: true });
-  const mode = buffer === 'filestore' ? ['shared'] : [];
-  const child = spawn(process.execPath, [join(here, 'crash-child.js'), log, dataDir, String(samples), ...mode], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TMPDIR: root },
-  });
-  let ready = false;
-  for await (const line of createInterface({ input: child.stdout! })) {
-    ready = line.startsWith('ready');
-    if (ready) break;
-  }
-  if (!ready) throw new Error(`the recorder child for ${samples} samples exited before its crash point`);
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
+  await recordCrashedRun(log, dataDir, samples, { shared: buffer === 'filestore', tempDir: root });
   // As on a pod whose local disk died with it: only the log dir (and its .buffer) survives.
   if (buffer === 'filestore') await rm(dataDir, { recursive: true, force: true });
   return { log, dataDir };
