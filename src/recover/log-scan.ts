@@ -6,11 +6,11 @@
  */
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import { isJsonLogName } from '../eval/json-log.js';
-import type { EvalLogHeader } from '../eval/schemas.js';
 import type { Storage, StorageStat } from '../storage/storage.js';
 import { mapConcurrently } from './concurrency.js';
 import { parentLocation } from './output-path.js';
-import { addIfSuccessful, headerReadConcurrency, type SuccessfulLogs } from './success-guard.js';
+import { HeaderIndex } from './header-index.js';
+import { addIfSuccessful, guardedFields, headerReadConcurrency, type FinishedHeader, type SuccessfulLogs } from './success-guard.js';
 
 export interface ScannedLog {
   location: string;
@@ -18,24 +18,43 @@ export interface ScannedLog {
   format: 'eval' | 'json';
   /** An `.eval` that has its header.json; undefined for `.json` logs (read whole when described) and unreadable ones. */
   finished?: boolean;
-  /** A finished `.eval`'s header, when it reads. */
-  header?: EvalLogHeader;
+  /** What the scan keeps of a finished `.eval`'s header (its status and task), when it reads. */
+  header?: FinishedHeader;
   /** Why it could not be glanced at (not a zip, access denied...). */
   error?: unknown;
 }
 
-/** Every log under `logDir`, newest first (by its listing's mtime); `.buffer` and other dot directories left out. */
-export async function scanLogs(storage: Storage, logDir: string): Promise<ScannedLog[]> {
+export interface ScanOptions {
+  /** Never write anything (a dry run): the S3 header index is read but not written back. */
+  readOnly?: boolean;
+}
+
+/**
+ * Every log under `logDir`, newest first (by its listing's mtime); `.buffer` and other dot
+ * directories left out. On S3, finished logs unchanged since a scan before come from the header
+ * index (header-index.ts) without a request of their own.
+ */
+export async function scanLogs(storage: Storage, logDir: string, options: ScanOptions = {}): Promise<ScannedLog[]> {
   const files = (await storage.walk(logDir)).filter(({ relative }) => isLogPath(relative));
   files.sort((a, b) => b.stat.mtimeMs - a.stat.mtimeMs || (a.location < b.location ? -1 : 1));
-  return mapConcurrently(files, headerReadConcurrency, async ({ location, stat }): Promise<ScannedLog> => {
+  const index = storage.kind === 's3' ? await HeaderIndex.open(storage, logDir) : undefined;
+  const scanned = await mapConcurrently(files, headerReadConcurrency, async ({ location, relative, stat }): Promise<ScannedLog> => {
     if (location.endsWith('.json')) return { location, stat, format: 'json' };
+    const indexed = index?.lookup(relative, stat);
+    if (indexed) return { location, stat, format: 'eval', finished: true, header: indexed };
     try {
-      return { location, stat, format: 'eval', ...(await glance(storage, location, stat)) };
+      const glanced = await glance(storage, location, stat);
+      if (glanced.header) index?.record(relative, stat, glanced.header);
+      return { location, stat, format: 'eval', ...glanced };
     } catch (error) {
       return { location, stat, format: 'eval', error };
     }
   });
+  if (index) {
+    index.keepOnly(new Set(files.map((file) => file.relative)));
+    if (!options.readOnly) await index.save();
+  }
+  return scanned;
 }
 
 /** The successful logs of each directory the scan covered, by task_id: the guard for logs recovered into it. */
@@ -65,7 +84,7 @@ async function glance(storage: Storage, location: string, stat: StorageStat): Pr
   const reader = await EvalLogReader.open(storage.byteSource(location, stat), { headerOnly: true, salvage: true });
   try {
     if (!reader.finished) return { finished: false };
-    const header = await reader.header().catch(() => undefined);
+    const header = guardedFields(await reader.header().catch(() => undefined));
     return header ? { finished: true, header } : { finished: true };
   } finally {
     await reader.close();

@@ -25,9 +25,15 @@ export async function successfulLogsIn(storage: Storage, directory: string): Pro
   return successful;
 }
 
+/** What the guard needs of a finished log's header. */
+export interface FinishedHeader {
+  status: string;
+  taskId?: string;
+}
+
 /** Records `location` when its header says it is a successful log with a task_id. */
-export function addIfSuccessful(successful: Map<string, string[]>, location: string, header: EvalLogHeader | undefined): void {
-  const taskId = header?.status === 'success' ? header.eval.task_id : undefined;
+export function addIfSuccessful(successful: Map<string, string[]>, location: string, header: FinishedHeader | undefined): void {
+  const taskId = header?.status === 'success' ? header.taskId : undefined;
   if (taskId) successful.set(taskId, [...(successful.get(taskId) ?? []), location]);
 }
 
@@ -42,12 +48,18 @@ export function assertNoSuccessfulLog(successful: SuccessfulLogs, directory: str
 }
 
 /** The header of a finished log; undefined for a crashed or unreadable one. */
-async function finishedHeader(storage: Storage, location: string): Promise<EvalLogHeader | undefined> {
+async function finishedHeader(storage: Storage, location: string): Promise<FinishedHeader | undefined> {
   const reader = await EvalLogReader.open(storage.byteSource(location), { headerOnly: true }).catch(() => undefined);
   if (!reader) return undefined;
   try {
-    return reader.finished ? await reader.header().catch(() => undefined) : undefined;
+    return reader.finished ? guardedFields(await reader.header().catch(() => undefined)) : undefined;
   } finally {
     await reader.close();
   }
+}
+
+/** The fields of a header the guard and the scan keep. */
+export function guardedFields(header: EvalLogHeader | undefined): FinishedHeader | undefined {
+  if (!header) return undefined;
+  return { status: header.status ?? 'started', ...(header.eval.task_id ? { taskId: header.eval.task_id } : {}) };
 }

@@ -1,0 +1,89 @@
+/**
+ * On S3, where each read is a request, a small index of the finished logs under a prefix
+ * (`<prefix>/.inspect-recover/header-index.jsonl`): for each, its ETag, size and what the scan
+ * keeps of its header. A finished log whose listing still shows that ETag and size is not read
+ * again, so a sweep over thousands of finished logs costs the listing and little more. Written
+ * back when it changed, except on a dry run; a failed write (read-only credentials) costs only
+ * speed. The dot directory keeps it out of every listing (ours and Inspect's).
+ */
+import { z } from 'zod';
+import type { Storage } from '../storage/storage.js';
+import type { FinishedHeader } from './success-guard.js';
+
+export const headerIndexDirectory = '.inspect-recover';
+const fileName = 'header-index.jsonl';
+/** A few hundred bytes a log: even 100,000 logs fit well inside. */
+const readLimit = 64 * 1024 * 1024;
+
+const IndexLineSchema = z.looseObject({
+  path: z.string(),
+  etag: z.string(),
+  size: z.number(),
+  status: z.string(),
+  task_id: z.string().optional(),
+});
+type IndexLine = z.infer<typeof IndexLineSchema>;
+
+export class HeaderIndex {
+  private changed = false;
+
+  private constructor(
+    private readonly storage: Storage,
+    private readonly location: string,
+    private readonly entries: Map<string, IndexLine>,
+  ) {}
+
+  /** The index of `logDir` (empty when there is none or it does not read). */
+  static async open(storage: Storage, logDir: string): Promise<HeaderIndex> {
+    const location = storage.join(logDir, headerIndexDirectory, fileName);
+    const entries = new Map<string, IndexLine>();
+    const text = await storage
+      .read(location, { maxBytes: readLimit })
+      .then((bytes) => Buffer.from(bytes).toString('utf8'))
+      .catch(() => '');
+    for (const line of text.split('\n')) {
+      const parsed = line.trim() === '' ? undefined : IndexLineSchema.safeParse(safeJson(line));
+      if (parsed?.success) entries.set(parsed.data.path, parsed.data);
+    }
+    return new HeaderIndex(storage, location, entries);
+  }
+
+  /** What the index holds of a log, while its listing still shows the same version. */
+  lookup(path: string, stat: { etag: string; size: number }): FinishedHeader | undefined {
+    const entry = this.entries.get(path);
+    if (!entry || entry.etag !== stat.etag || entry.size !== stat.size || stat.etag === '') return undefined;
+    return { status: entry.status, ...(entry.task_id === undefined ? {} : { taskId: entry.task_id }) };
+  }
+
+  /** Records a finished log just read. */
+  record(path: string, stat: { etag: string; size: number }, header: FinishedHeader): void {
+    if (stat.etag === '') return;
+    this.entries.set(path, { path, etag: stat.etag, size: stat.size, status: header.status, ...(header.taskId === undefined ? {} : { task_id: header.taskId }) });
+    this.changed = true;
+  }
+
+  /** Drops the logs no longer listed. */
+  keepOnly(paths: ReadonlySet<string>): void {
+    for (const path of this.entries.keys()) {
+      if (paths.has(path)) continue;
+      this.entries.delete(path);
+      this.changed = true;
+    }
+  }
+
+  /** Writes the index back if it changed; a failure is ignored (it only costs the next scan its speed). */
+  async save(): Promise<void> {
+    if (!this.changed) return;
+    const text = [...this.entries.values()].map((entry) => JSON.stringify(entry)).join('\n');
+    await this.storage.write(this.location, text === '' ? '' : `${text}\n`).catch(() => undefined);
+    this.changed = false;
+  }
+}
+
+function safeJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
