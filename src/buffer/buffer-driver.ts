@@ -59,6 +59,12 @@ export interface FoundBuffer {
   relocatedFrom?: string;
 }
 
+/** A buffer found by `enumerate`: whose log it is for (which may be gone), and its size. */
+export interface OwnedBuffer extends LocatedBuffer {
+  log: string;
+  bytes: number;
+}
+
 export interface BufferDriver {
   readonly kind: BufferKind;
   /** This log's buffer of this kind, or undefined when it has none. */
@@ -67,6 +73,12 @@ export interface BufferDriver {
   locateNamed(named: string): Promise<LocatedBuffer | undefined>;
   /** Opens it and judges its writer. */
   open(located: LocatedBuffer, options: OpenOptions): Promise<FoundBuffer>;
+  /** Every buffer of this kind for logs in these directories, whether or not the log still exists. */
+  enumerate(directories: readonly string[], options: LocateOptions): Promise<OwnedBuffer[]>;
+  /** Why its writer may still be alive, without its log; undefined when it is not. */
+  liveWriter(located: LocatedBuffer, options: { staleAfterMs: number; now: number }): Promise<string | undefined>;
+  /** Deletes it. */
+  remove(located: LocatedBuffer): Promise<void>;
 }
 
 /** Runs `judge`, closing the source when it throws: the caller only gets to close what is returned. */

@@ -52,7 +52,7 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
 }
 
 /** A local directory that is missing, or a file, is a mistake to say, not an empty listing. */
-async function assertListableDirectory(logDir: string): Promise<void> {
+export async function assertListableDirectory(logDir: string): Promise<void> {
   if (isS3Location(logDir)) return;
   const found = await stat(localPath(logDir)).catch(() => undefined);
   if (!found) throw new UsageError(`${logDir}: no such directory to list`);

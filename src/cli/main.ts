@@ -3,6 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { exitOnSignals } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, UsageError } from '../errors.js';
 import { evalLogStatus } from '../eval/log-status.js';
+import { defaultJobs } from '../recover/recover-fleet.js';
+import { cleanCommand } from './clean-command.js';
+import { fleetCommand, type FleetCommandOptions } from './fleet-command.js';
 import { listCommand } from './list-command.js';
 import { recoverCommand, type RecoverCommandOptions } from './recover-command.js';
 import { formatStatusCard } from './show.js';
@@ -23,15 +26,21 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('inspect-recover')
     .description('Recover crashed Inspect AI eval runs into complete .eval logs, and list the logs that need it.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpCommand('help [command]', 'show help for a command')
-    .argument('[log]', 'crashed .eval log to recover (path or s3:// URI); with --list, the directory to look in')
+    .argument('[log]', 'crashed .eval log to recover (path or s3:// URI); with --list, --all or --clean, the directory to look in')
     .option('--list', 'list the logs that need recovery instead of recovering one')
-    .option('--log-dir <dir>', 'where --list looks (path or s3:// URI)', process.env.INSPECT_LOG_DIR ?? './logs')
+    .option('--all', 'recover every crashed log under the directory, --jobs at a time')
+    .option('--clean', 'delete the buffers of logs that finished, were recovered, or no longer exist')
+    .option('--log-dir <dir>', 'where --list, --all and --clean look (path or s3:// URI)', process.env.INSPECT_LOG_DIR ?? './logs')
     .option('--output <path>', 'where to write the recovered log (default: <log>-recovered.eval)')
+    .option('--output-dir <dir>', 'with --all: write each recovered log here, at its path below the log dir (default: beside each log)')
+    .option('--jobs <n>', `with --all: how many logs to recover at once (default ${defaultJobs})`, parseJobs)
+    .option('--min-idle <duration>', 'only recover a run whose last recorded activity is at least this old (e.g. 30m, 2h): for cron sweepers', parseDuration)
+    .option('--dry-run', 'say what would be recovered or deleted, and change nothing')
     .option('--overwrite', 'replace the crashed log itself with the recovered one')
     .option('--no-events', 'leave events out of rebuilt samples (messages are still rebuilt)')
     .option('--no-cleanup', 'keep the sample buffer after recovering')
@@ -51,10 +60,19 @@ function buildProgram(io: CliIo): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(oneLineUsageError(text)) })
-    .action(async (log: string | undefined, options: RecoverCommandOptions & { list?: boolean; logDir: string }) => {
+    .action(async (log: string | undefined, options: RecoverCommandOptions & FleetCommandOptions & { list?: boolean; all?: boolean; clean?: boolean }) => {
+      const modes = (['list', 'all', 'clean'] as const).filter((mode) => options[mode]);
+      if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} are different commands; give one`);
       // `--list logs/` names the directory as `--log-dir logs/` does.
-      if (options.list) return listCommand({ ...options, logDir: log ?? options.logDir }, io);
-      if (!log) throw new UsageError('a log to recover is required (or --list to find them); see --help');
+      const logDir = log ?? options.logDir;
+      if (options.list) return listCommand({ ...options, logDir }, io);
+      if (options.all || options.clean) {
+        if (options.output !== undefined) throw new UsageError(`--${modes[0]} writes many logs: use --output-dir, not --output`);
+        if (options.buffer !== undefined) throw new UsageError(`--buffer names the buffer of one log; --${modes[0]} finds each log's own`);
+        return setExitCode(options.all ? await fleetCommand({ ...options, logDir }, io) : await cleanCommand({ ...options, logDir }, io));
+      }
+      if (options.outputDir !== undefined || options.jobs !== undefined) throw new UsageError('--output-dir and --jobs are for --all; to recover one log, use --output');
+      if (!log) throw new UsageError('a log to recover is required (or --list to find them, --all to recover them all); see --help');
       return recoverCommand(log, options, io);
     });
 
@@ -70,6 +88,13 @@ function buildProgram(io: CliIo): Command {
       io.stdout((json ? JSON.stringify(status, null, 2) : formatStatusCard(status)) + '\n');
     });
   return program;
+}
+
+/** A positive whole number of jobs. */
+function parseJobs(text: string): number {
+  const jobs = Number(text);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs takes a whole number from 1 to 256, not ${JSON.stringify(text)}`);
+  return jobs;
 }
 
 /** `90`, `90s`, `30m`, `2h`, `1d` → milliseconds. */
@@ -118,10 +143,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     quietOnClosedPipe();
     exitOnSignals();
   }
-  const program = buildProgram(io);
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync(argv);
-    return 0;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;

@@ -16,6 +16,8 @@ export interface RecoverCommandOptions {
   buffer?: string;
   staleAfter?: number;
   maxEntrySize?: number;
+  minIdle?: number;
+  dryRun?: boolean;
 }
 
 export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
@@ -39,6 +41,8 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
       buffer: options.buffer,
       staleAfterMs: options.staleAfter,
       maxEntrySize: options.maxEntrySize,
+      minIdleMs: options.minIdle,
+      dryRun: options.dryRun,
       onWarning: showWarning,
       onProgress: (done, total) => progress?.update(done, total),
     });
@@ -50,6 +54,13 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
     return;
   }
   if (options.quiet) return;
+  if (result.dryRun) {
+    io.stdout(
+      `Dry run, nothing changed: would recover ${result.samples} samples to ${result.output} ` +
+        `(${result.flushed} flushed, ${result.completed} completed, ${result.inProgress} in progress; source: ${result.source})\n`,
+    );
+    return;
+  }
   io.stdout(
     `Recovered ${result.samples} samples to ${result.output} ` +
       `(${result.flushed} flushed, ${result.completed} completed, ${result.inProgress} in progress; source: ${result.source})\n`,
@@ -68,7 +79,7 @@ export function recoveryJson(result: RecoveryResult): unknown {
 }
 
 /** Every key of plain objects, at any depth, in snake_case (`segmentId` → `segment_id`). */
-function snakeKeys(value: unknown): unknown {
+export function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), snakeKeys(item)]));

@@ -17,7 +17,7 @@ import { locateCrashedRun, type CrashedRun } from './crashed-run.js';
 import { defaultOutputPath } from './output-path.js';
 import { RecoveryLease } from './recovery-lease.js';
 import type { SuccessfulLogs } from './success-guard.js';
-import { recoverCrashedRun, type RecoveryTarget } from './write-recovery.js';
+import { planRecovery, recoverCrashedRun, type RecoveryTarget } from './write-recovery.js';
 
 export interface RecoverOptions extends WarningOptions {
   /** Where to write (a name ending in `.eval`); default `<log>-recovered.eval` beside the log. Not with `overwrite`. An existing file there is replaced only when it is a recovered log of the same run. */
@@ -50,6 +50,10 @@ export interface RecoverOptions extends WarningOptions {
   onProgress?: (written: number, total: number) => void;
   /** The successful logs of the output's directory, when a batch has read them already (default: read here). */
   successfulLogs?: SuccessfulLogs;
+  /** Refuse (as still in use) a run whose last recorded activity is younger than this: what a cron sweeper wants. */
+  minIdleMs?: number;
+  /** Check and plan everything, write nothing, take no lease: the result says what would be recovered. */
+  dryRun?: boolean;
 }
 
 export interface RecoveryResult {
@@ -71,6 +75,8 @@ export interface RecoveryResult {
   missing: number;
   warnings: RecoveryWarning[];
   cleanedUp: boolean;
+  /** A dry run: nothing was written, and the counts are the plan's (damage found only while copying is not in them). */
+  dryRun?: boolean;
 }
 
 export async function recoverEvalLog(location: string, options: RecoverOptions = {}): Promise<RecoveryResult> {
@@ -102,13 +108,25 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   if (!(await storage.stat(location))) {
     throw new NotFoundError(`${location}: ${storage.kind === 's3' ? 'no such object' : 'no such file or directory'}`);
   }
+  const locate = () =>
+    locateCrashedRun(location, { storage, warn, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, maxEntrySize: options.maxEntrySize });
+  if (options.dryRun) {
+    // Nothing is taken or written: a recovery under way is only said.
+    await RecoveryLease.assertFree(storage, location);
+    const run = await locate();
+    try {
+      return { ...(await planRecovery(run, { output, storage: outputStorage, staged: false }, options, warn)), warnings: raised };
+    } finally {
+      await run.close();
+    }
+  }
   // Taken before anything is read: a second recovery of this log must not plan from what the first one deletes.
   const lease = await RecoveryLease.acquire(storage, location);
   const target: RecoveryTarget = { output, storage: outputStorage, staged: options.overwrite === true };
   const forgetStaging = options.overwrite && outputStorage.kind === 'local' ? removeOnExit(localPath(output)) : undefined;
   let run: CrashedRun | undefined;
   try {
-    run = await locateCrashedRun(location, { storage, warn, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, maxEntrySize: options.maxEntrySize });
+    run = await locate();
     return { ...(await recoverCrashedRun(run, target, lease, options, warn)), warnings: raised };
   } finally {
     await run?.close();

@@ -86,6 +86,15 @@ export class RecoveryLease {
     return new RecoveryLease(storage, location, record, taken, ttlMs);
   }
 
+  /** Throws LogLeasedError when a live holder has the lease on `logLocation` (a dry run's check: nothing is written). */
+  static async assertFree(storage: Storage, logLocation: string): Promise<void> {
+    const location = leaseLocation(storage, logLocation);
+    const current = await storage.readTagged(location);
+    if (current === undefined) return;
+    const holder = decode(current.data);
+    if (staleness(holder) === undefined) throw new LogLeasedError(`${logLocation} is being recovered by ${describeHolder(holder)} (lease ${location})`);
+  }
+
   /** Throws when the lease was lost (another process took it over after it expired): nothing may be published then. */
   async assertHeld(): Promise<void> {
     await this.renewing;

@@ -6,6 +6,7 @@
  */
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
+import { formatAge } from '../buffer/buffer-driver.js';
 import { RecoveryNotAvailable, VerifyFailedError } from '../errors.js';
 import { sampleEntryName } from '../eval/entry-names.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
@@ -38,6 +39,69 @@ export interface RecoveryTarget {
 
 export type WrittenRecovery = Omit<RecoveryResult, 'warnings'>;
 
+/**
+ * Refuses what must not be recovered now (a live run, one idle for less than `minIdleMs`, one
+ * already recovered whose buffer is gone, one a successful log would be shadowed by, an output
+ * that is the user's), then plans its samples.
+ */
+async function checkAndPlan(run: CrashedRun, target: RecoveryTarget, options: RecoverOptions, warn: WarningHandler, now = Date.now()) {
+  const { location, log, start, found } = run;
+  const { source } = found;
+  const { output, storage: outputStorage } = target;
+  if (found.verdict === 'running' && !options.force) {
+    throw new RecoveryNotAvailable(`${location} is still running: ${found.reason} (use --force to recover it anyway; its buffer is then left in place)`);
+  }
+  const lastActivityMs = found.lastActivityMs ?? Date.parse(start.eval.created);
+  if (options.minIdleMs !== undefined && Number.isFinite(lastActivityMs) && now - lastActivityMs < options.minIdleMs) {
+    throw new RecoveryNotAvailable(`${location} last recorded activity ${formatAge(now - lastActivityMs)} ago, under --min-idle (${formatAge(options.minIdleMs)}): left for a later sweep`);
+  }
+  if (found.source.kind === 'none') {
+    if (found.verdict === 'uncertain' && options.overwrite && !options.force) {
+      throw new RecoveryNotAvailable(`${location} may still be running: ${found.reason}; not replaced (recover it without --overwrite, or use --force)`);
+    }
+    if (await outputStorage.stat(output)) {
+      throw new RecoveryNotAvailable(`${location} was already recovered to ${output}, and its buffer is gone: recovering again would only lose samples`);
+    }
+  } else if (found.verdict === 'uncertain') {
+    warn(warnings.bufferKept(`Recovering ${location} but keeping its buffer: ${found.reason}`, { buffer: source.location }));
+  }
+  const successful = options.successfulLogs ?? (await successfulLogsIn(outputStorage, parentLocation(output)));
+  assertNoSuccessfulLog(successful, parentLocation(output), start.eval, [location, output]);
+  if (!options.overwrite) await assertReplaceableOutput(outputStorage, output, start);
+  return planSamples(log, source, (entry, error) =>
+    warn(
+      warnings.journalDamaged(
+        `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
+        { entry: entry.name },
+      ),
+    ),
+  );
+}
+
+/** What a recovery would write: the checks and the plan, nothing written. */
+export async function planRecovery(run: CrashedRun, target: RecoveryTarget, options: RecoverOptions, warn: WarningHandler): Promise<WrittenRecovery> {
+  const plan = await checkAndPlan(run, target, options, warn);
+  const flushed = run.log.sampleCount() - plan.replaced.size;
+  const completed = plan.buffered.filter((entry) => entry.completed).length;
+  const inProgress = plan.buffered.length - completed;
+  const expected = (run.start.eval.dataset.samples ?? 0) * (run.start.eval.config.epochs ?? 1);
+  const samples = flushed + plan.buffered.length;
+  return {
+    log: run.location,
+    output: options.overwrite ? run.location : target.output,
+    source: run.found.source.kind,
+    samples,
+    flushed,
+    completed,
+    inProgress,
+    duplicates: 0,
+    errors: inProgress,
+    missing: Math.max(0, expected - samples),
+    cleanedUp: false,
+    dryRun: true,
+  };
+}
+
 export async function recoverCrashedRun(
   run: CrashedRun,
   target: RecoveryTarget,
@@ -48,35 +112,11 @@ export async function recoverCrashedRun(
   const { location, log, start, found, storage } = run;
   const { source } = found;
   const { output, storage: outputStorage } = target;
-  if (found.verdict === 'running' && !options.force) {
-    throw new RecoveryNotAvailable(`${location} is still running: ${found.reason} (use --force to recover it anyway; its buffer is then left in place)`);
-  }
+  const plan = await checkAndPlan(run, target, options, warn);
+  const keepBuffer = found.verdict !== 'crashed';
   let writer: EvalLogWriter | undefined;
   let runTotals: RunTotals | undefined;
   try {
-    const keepBuffer = found.verdict !== 'crashed';
-    if (found.source.kind === 'none') {
-      if (found.verdict === 'uncertain' && options.overwrite && !options.force) {
-        throw new RecoveryNotAvailable(`${location} may still be running: ${found.reason}; not replaced (recover it without --overwrite, or use --force)`);
-      }
-      if (await outputStorage.stat(output)) {
-        throw new RecoveryNotAvailable(`${location} was already recovered to ${output}, and its buffer is gone: recovering again would only lose samples`);
-      }
-    } else if (found.verdict === 'uncertain') {
-      warn(warnings.bufferKept(`Recovering ${location} but keeping its buffer: ${found.reason}`, { buffer: source.location }));
-    }
-    const successful = options.successfulLogs ?? (await successfulLogsIn(outputStorage, parentLocation(output)));
-    assertNoSuccessfulLog(successful, parentLocation(output), start.eval, [location, output]);
-    if (!options.overwrite) await assertReplaceableOutput(outputStorage, output, start);
-
-    const plan = await planSamples(log, source, (entry, error) =>
-      warn(
-        warnings.journalDamaged(
-          `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
-          { entry: entry.name },
-        ),
-      ),
-    );
     writer = await EvalLogWriter.create(output, start, { storage: outputStorage, publishOnlyAtFinish: true });
     const totals = (runTotals = await RunTotals.create(start.eval.created, { collectIds: start.eval.dataset.sample_ids == null }));
     let written = 0;

@@ -1,10 +1,9 @@
-import { rm, rmdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { SampleBufferSource } from '../sample-buffer-source.js';
 import type { BufferedSampleEntry, BufferedSample } from '../buffered-sample.js';
 import { warnings, type WarningHandler } from '../../warnings.js';
 import { BufferDatabaseError } from '../../errors.js';
 import { BufferDatabaseReader } from './reader.js';
+import { removeBufferDatabase } from './remove.js';
 
 /** A crashed eval's SQLite buffer (read from a private copy) as a recovery source. */
 export class DatabaseBufferSource implements SampleBufferSource {
@@ -56,7 +55,6 @@ export class DatabaseBufferSource implements SampleBufferSource {
 
   /** Deletes the DB and its sidecars, and the hash directory when it is left empty. */
   async remove(): Promise<void> {
-    for (const suffix of ['', '-wal', '-shm', '-journal']) await rm(this.location + suffix, { force: true });
-    await rmdir(dirname(this.location)).catch(() => undefined);
+    await removeBufferDatabase(this.location);
   }
 }

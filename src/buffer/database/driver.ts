@@ -3,14 +3,16 @@
  * `<log file name>.<pid>.db`. Its writer lives while that pid lives here and holds the file open
  * (writer-liveness.ts); a copy's fresh file times never count.
  */
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileSystemError } from '../../errors.js';
 import { isS3Location } from '../../storage/s3-location.js';
 import { LocalStorage } from '../../storage/local-storage.js';
-import { closingOnError, type BufferDriver, type LocatedBuffer } from '../buffer-driver.js';
-import { databaseWriterState, listBufferDatabases } from './candidates.js';
+import { closingOnError, type BufferDriver, type LocatedBuffer, type OwnedBuffer } from '../buffer-driver.js';
+import { databaseWriterState, listBufferDatabases, logDirUriCandidates } from './candidates.js';
+import { bufferDatabaseDir, inspectDataDir, parseBufferDatabaseFileName } from './location.js';
 import { DatabaseBufferSource } from './database-source.js';
+import { bufferDatabaseFiles, removeBufferDatabase } from './remove.js';
 
 const localStorage = new LocalStorage();
 
@@ -50,7 +52,40 @@ export const databaseDriver: BufferDriver = {
       ...(located.relocatedFrom !== undefined ? { relocatedFrom: located.relocatedFrom } : {}),
     }));
   },
+
+  async enumerate(directories, options) {
+    const found: OwnedBuffer[] = [];
+    const seen = new Set<string>();
+    for (const directory of directories) {
+      // The hashes Inspect may have used for this directory (as given, and its real path).
+      for (const uri of await logDirUriCandidates(joinLocation(directory, 'log'))) {
+        const databaseDir = bufferDatabaseDir(uri, options.dataDir ?? inspectDataDir());
+        if (seen.has(databaseDir)) continue;
+        seen.add(databaseDir);
+        for (const name of await readdir(databaseDir).catch(() => [] as string[])) {
+          const parsed = parseBufferDatabaseFileName(name);
+          if (!parsed) continue;
+          const path = join(databaseDir, name);
+          const bytes = await bufferDatabaseFiles(path).reduce(async (sum, file) => (await sum) + ((await stat(file).catch(() => undefined))?.size ?? 0), Promise.resolve(0));
+          found.push({ kind: 'database', location: path, storage: localStorage, log: joinLocation(directory, parsed.logFileName), bytes });
+        }
+      }
+    }
+    return found;
+  },
+
+  async liveWriter(located) {
+    const writer = databaseWriterState(located.location);
+    return writer?.alive ? writer.reason : undefined;
+  },
+
+  remove: (located) => removeBufferDatabase(located.location),
 };
+
+/** A name inside a local directory or an S3 prefix. */
+function joinLocation(directory: string, name: string): string {
+  return isS3Location(directory) ? `${directory.replace(/\/+$/, '')}/${name}` : join(directory, name);
+}
 
 async function isRegularFile(path: string): Promise<boolean> {
   try {

@@ -9,11 +9,11 @@ import { hostname } from 'node:os';
 import { isProcessAlive } from '../../bytes/process-alive.js';
 import type { Storage } from '../../storage/storage.js';
 import { storageFor } from '../../storage/storage-for.js';
-import { closingOnError, formatAge, type BufferDriver, type FoundBuffer, type OpenOptions } from '../buffer-driver.js';
+import { closingOnError, formatAge, type BufferDriver, type FoundBuffer, type OpenOptions, type OwnedBuffer } from '../buffer-driver.js';
 import type { SampleBufferSource } from '../sample-buffer-source.js';
 import { FilestoreBufferSource } from './filestore-source.js';
 import { heartbeatFileName, isHeartbeatFresh, readHeartbeat } from './heartbeat.js';
-import { filestoreDirForLog, manifestFileName } from './layout.js';
+import { bufferDirName, filestoreDirForLog, manifestFileName } from './layout.js';
 
 /** Inspect's `--log-shared` default interval when the flag is given bare (true). */
 const defaultSyncSeconds = 10;
@@ -36,6 +36,40 @@ export const filestoreDriver: BufferDriver = {
     const source = await FilestoreBufferSource.open(located.location, { storage: located.storage, warn: options.warn });
     return closingOnError(source, () => judgeWriter(source, located.storage, options));
   },
+
+  async enumerate(directories, { storage }) {
+    const found: OwnedBuffer[] = [];
+    for (const directory of directories) {
+      const buffers = storage.join(directory, bufferDirName);
+      for (const name of await storage.list(buffers)) {
+        const location = storage.join(buffers, name);
+        const files = await storage.walk(location);
+        if (files.length === 0) continue;
+        // `.buffer/<name>` is the buffer of `<name>.eval`: Inspect keeps a filestore for .eval logs only.
+        found.push({ kind: 'filestore', location, storage, log: storage.join(directory, `${name}.eval`), bytes: files.reduce((sum, file) => sum + file.stat.size, 0) });
+      }
+    }
+    return found;
+  },
+
+  async liveWriter(located, { staleAfterMs, now }) {
+    const heartbeat = await readHeartbeat(located.storage, located.storage.join(located.location, heartbeatFileName));
+    if (heartbeat) {
+      const writerDead = heartbeat.host === hostname() && !isProcessAlive(heartbeat.pid);
+      return !writerDead && isHeartbeatFresh(heartbeat, now) ? `its filestore heartbeat from ${heartbeat.host} pid ${heartbeat.pid} is fresh` : undefined;
+    }
+    if (!(await hasManifest(located.storage, located.location))) return undefined;
+    const source = await FilestoreBufferSource.open(located.location, { storage: located.storage, warn: () => undefined });
+    try {
+      const lastActivityMs = await source.lastActivityMs();
+      if (lastActivityMs === undefined || now - lastActivityMs >= staleAfterMs) return undefined;
+      return `its filestore last recorded activity ${formatAge(now - lastActivityMs)} ago, within --stale-after (${formatAge(staleAfterMs)})`;
+    } finally {
+      await source.close();
+    }
+  },
+
+  remove: (located) => located.storage.deleteTree(located.location),
 };
 
 async function hasManifest(storage: Storage, directory: string): Promise<boolean> {

@@ -1,0 +1,51 @@
+import { relative } from 'node:path';
+import { cleanBuffers, type CleanedBuffer } from '../recover/clean-buffers.js';
+import { isS3Location } from '../storage/s3-location.js';
+import { assertListableDirectory } from './list-command.js';
+import type { CliIo } from './main.js';
+import { snakeKeys } from './recover-command.js';
+
+export interface CleanCommandOptions {
+  logDir: string;
+  json?: boolean;
+  quiet?: boolean;
+  dataDir?: string;
+  staleAfter?: number;
+  dryRun?: boolean;
+}
+
+/** `--clean`: a line per buffer found (removed, or kept and why), then what was freed; with `--json`, JSON Lines. */
+export async function cleanCommand(options: CleanCommandOptions, io: CliIo): Promise<number> {
+  await assertListableDirectory(options.logDir);
+  const { summary } = await cleanBuffers(options.logDir, {
+    dataDir: options.dataDir,
+    staleAfterMs: options.staleAfter,
+    dryRun: options.dryRun,
+    onBuffer: (buffer) => {
+      if (options.json) io.stdout(`${JSON.stringify(snakeKeys(buffer))}\n`);
+      else if (!options.quiet) io.stdout(`${bufferLine(buffer)}\n`);
+    },
+  });
+  if (options.json) io.stdout(`${JSON.stringify({ summary: snakeKeys(summary) })}\n`);
+  else if (!options.quiet) {
+    const verb = summary.dryRun ? 'Dry run, nothing changed: would remove' : 'Removed';
+    io.stdout(`${verb} ${summary.removed} of ${summary.buffers} buffers, ${formatBytes(summary.bytesFreed)} (${summary.kept} kept)\n`);
+  }
+  return 0;
+}
+
+function bufferLine(buffer: CleanedBuffer): string {
+  const verb = buffer.status === 'kept' ? 'kept' : buffer.dryRun ? 'would remove' : 'removed';
+  return `${verb} ${shown(buffer.buffer)} (${buffer.kind}, ${formatBytes(buffer.bytes)}): ${buffer.reason}`;
+}
+
+function shown(location: string): string {
+  return isS3Location(location) ? location : relative(process.cwd(), location) || location;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}

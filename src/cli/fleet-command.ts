@@ -1,0 +1,75 @@
+import { relative } from 'node:path';
+import { UsageError } from '../errors.js';
+import { recoverFleet, type FleetOutcome, type FleetSummary } from '../recover/recover-fleet.js';
+import { isS3Location } from '../storage/s3-location.js';
+import { meansLostData, type RecoveryWarning } from '../warnings.js';
+import { assertListableDirectory } from './list-command.js';
+import type { CliIo } from './main.js';
+import { snakeKeys } from './recover-command.js';
+
+export interface FleetCommandOptions {
+  logDir: string;
+  outputDir?: string;
+  overwrite?: boolean;
+  events: boolean;
+  cleanup: boolean;
+  force?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  strict?: boolean;
+  dataDir?: string;
+  staleAfter?: number;
+  maxEntrySize?: number;
+  jobs?: number;
+  minIdle?: number;
+  dryRun?: boolean;
+}
+
+/** `--all`: one line per log as it finishes, then a summary line (with `--json`, JSON Lines). Exit 1 when any log failed. */
+export async function fleetCommand(options: FleetCommandOptions, io: CliIo): Promise<number> {
+  if (options.overwrite && options.outputDir !== undefined) throw new UsageError('--overwrite replaces each log itself, so it takes no --output-dir; use one or the other');
+  await assertListableDirectory(options.logDir);
+  const showWarning = (warning: RecoveryWarning) => {
+    if ((options.quiet || options.json) && !meansLostData(warning)) return;
+    io.stderr(`warning [${warning.code}]: ${warning.message}\n`);
+  };
+  const { summary } = await recoverFleet(options.logDir, {
+    outputDir: options.outputDir,
+    overwrite: options.overwrite,
+    noEvents: !options.events,
+    cleanup: options.cleanup,
+    force: options.force,
+    strict: options.strict,
+    dataDir: options.dataDir,
+    staleAfterMs: options.staleAfter,
+    maxEntrySize: options.maxEntrySize,
+    jobs: options.jobs,
+    minIdleMs: options.minIdle,
+    dryRun: options.dryRun,
+    onWarning: showWarning,
+    onLog: (outcome) => {
+      if (options.json) io.stdout(`${JSON.stringify(snakeKeys(outcome))}\n`);
+      else if (!options.quiet || outcome.status === 'failed') (outcome.status === 'failed' ? io.stderr : io.stdout)(`${outcomeLine(outcome)}\n`);
+    },
+  });
+  if (options.json) io.stdout(`${JSON.stringify({ summary: snakeKeys(summary) })}\n`);
+  else if (!options.quiet) io.stdout(`${summaryLine(summary, options.logDir)}\n`);
+  return summary.failed > 0 ? 1 : 0;
+}
+
+function shown(location: string): string {
+  return isS3Location(location) ? location : relative(process.cwd(), location) || location;
+}
+
+function outcomeLine(outcome: FleetOutcome): string {
+  if (outcome.status !== 'recovered') return `${outcome.status} ${shown(outcome.log)}: ${outcome.reason}`;
+  const counts = `${outcome.samples} samples: ${outcome.flushed} flushed, ${outcome.completed} completed, ${outcome.inProgress} in progress; source: ${outcome.source}`;
+  return `${outcome.dryRun ? 'would recover' : 'recovered'} ${shown(outcome.log)} → ${shown(outcome.output!)} (${counts})`;
+}
+
+function summaryLine(summary: FleetSummary, logDir: string): string {
+  const seconds = (summary.elapsedMs / 1000).toFixed(1);
+  const of = `of ${summary.crashed} unfinished logs (${summary.logs} logs under ${shown(logDir)}) in ${seconds} s`;
+  if (summary.dryRun) return `Dry run, nothing changed: would recover ${summary.recovered}, skip ${summary.skipped}, fail ${summary.failed} ${of}`;
+  return `${summary.recovered} recovered (${summary.samples} samples), ${summary.skipped} skipped, ${summary.failed} failed ${of}`;
+}

@@ -1,0 +1,130 @@
+/**
+ * `--clean`: the sample buffers left behind, found by every buffer driver for the directories
+ * under a log dir, and deleted when their log finished, was recovered, or no longer exists.
+ * Inspect deletes a buffer when its run finishes and leaves the others; this says what it
+ * removes and how many bytes that frees. A buffer whose writer may still be alive is kept,
+ * and so is the buffer of a log that is still to be recovered (it is that log's only copy of
+ * its unflushed samples), or whose recovery lease another process holds.
+ */
+import type { BufferKind } from '../buffer/buffer-driver.js';
+import { bufferDrivers } from '../buffer/drivers.js';
+import { bufferDirName } from '../buffer/filestore/layout.js';
+import { LogLeasedError } from '../errors.js';
+import type { Storage } from '../storage/storage.js';
+import { storageFor } from '../storage/storage-for.js';
+import { defaultStaleAfterMs } from './find-buffer.js';
+import { scanLogs } from './log-scan.js';
+import { defaultOutputPath, parentLocation } from './output-path.js';
+import { RecoveryLease } from './recovery-lease.js';
+
+export interface CleanOptions {
+  storage?: Storage;
+  dataDir?: string;
+  /** Say what would be removed; remove nothing. */
+  dryRun?: boolean;
+  /** As recovery's: a filestore without a heartbeat that recorded something more recently than this may be live. */
+  staleAfterMs?: number;
+  /** Called as each buffer is judged. */
+  onBuffer?: (buffer: CleanedBuffer) => void;
+}
+
+export interface CleanedBuffer {
+  buffer: string;
+  kind: BufferKind;
+  log: string;
+  status: 'removed' | 'kept';
+  reason: string;
+  bytes: number;
+  dryRun?: boolean;
+}
+
+export interface CleanSummary {
+  buffers: number;
+  removed: number;
+  kept: number;
+  /** Bytes the removed buffers held (would hold, on a dry run). */
+  bytesFreed: number;
+  dryRun: boolean;
+}
+
+export async function cleanBuffers(logDir: string, options: CleanOptions = {}): Promise<{ buffers: CleanedBuffer[]; summary: CleanSummary }> {
+  const root = logDir.replace(/[/\\]+$/, '');
+  const storage = options.storage ?? storageFor(root);
+  const now = Date.now();
+  const staleAfterMs = options.staleAfterMs ?? defaultStaleAfterMs;
+  const scanned = new Map((await scanLogs(storage, root, { readOnly: options.dryRun })).map((log) => [log.location, log]));
+  const directories = await directoriesUnder(storage, root);
+  const buffers: CleanedBuffer[] = [];
+  for (const driver of bufferDrivers) {
+    for (const owned of await driver.enumerate([...directories], { storage, dataDir: options.dataDir })) {
+      const judged = async (): Promise<{ orphan: boolean; reason: string }> => {
+        const log = scanned.get(owned.log);
+        if (log?.finished) return { orphan: true, reason: `its log finished${log.header ? ` (status ${log.header.status})` : ''}` };
+        if (!(await storage.stat(owned.log).catch(() => undefined))) return { orphan: true, reason: 'its log no longer exists' };
+        const recovered = defaultOutputPath(owned.log);
+        if (await storage.stat(recovered).catch(() => undefined)) return { orphan: true, reason: `its log was recovered to ${recovered}` };
+        return { orphan: false, reason: 'its log is still to be recovered' };
+      };
+      const { orphan, reason } = await judged();
+      let status: CleanedBuffer['status'] = 'kept';
+      let why = reason;
+      if (orphan) {
+        const live = await driver.liveWriter(owned, { staleAfterMs, now });
+        if (live !== undefined) why = `${reason}, but its writer may still be alive: ${live}`;
+        else if (options.dryRun) status = 'removed';
+        else {
+          const removed = await removeUnlessLeased(storage, owned.log, () => driver.remove(owned));
+          if (removed === true) status = 'removed';
+          else why = `${reason}, but ${removed}`;
+        }
+      }
+      const cleaned: CleanedBuffer = { buffer: owned.location, kind: owned.kind, log: owned.log, status, reason: why, bytes: owned.bytes, ...(options.dryRun ? { dryRun: true } : {}) };
+      buffers.push(cleaned);
+      options.onBuffer?.(cleaned);
+    }
+  }
+  const removed = buffers.filter((buffer) => buffer.status === 'removed');
+  return {
+    buffers,
+    summary: {
+      buffers: buffers.length,
+      removed: removed.length,
+      kept: buffers.length - removed.length,
+      bytesFreed: removed.reduce((sum, buffer) => sum + buffer.bytes, 0),
+      dryRun: options.dryRun === true,
+    },
+  };
+}
+
+/** Deletes under the log's recovery lease (a recovery under way may still be reading the buffer); true, or why not. */
+async function removeUnlessLeased(storage: Storage, log: string, remove: () => Promise<void>): Promise<true | string> {
+  if (!(await storage.stat(log).catch(() => undefined))) {
+    await remove();
+    return true;
+  }
+  let lease: RecoveryLease;
+  try {
+    lease = await RecoveryLease.acquire(storage, log);
+  } catch (error) {
+    if (error instanceof LogLeasedError) return error.message;
+    throw error;
+  }
+  try {
+    await remove();
+    return true;
+  } finally {
+    await lease.release();
+  }
+}
+
+/** The log dir and every directory below it that holds files (outside dot directories), or a `.buffer`. */
+async function directoriesUnder(storage: Storage, root: string): Promise<Set<string>> {
+  const directories = new Set([root]);
+  for (const file of await storage.walk(root)) {
+    const parts = file.relative.split('/');
+    const buffer = parts.indexOf(bufferDirName);
+    if (buffer >= 0) directories.add(buffer === 0 ? root : storage.join(root, ...parts.slice(0, buffer)));
+    else if (!parts.some((part) => part.startsWith('.'))) directories.add(parentLocation(file.location));
+  }
+  return directories;
+}

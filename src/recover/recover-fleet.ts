@@ -1,0 +1,183 @@
+/**
+ * Every crashed log under a directory or S3 prefix, recovered `jobs` at a time, each exactly as
+ * `recoverEvalLog` recovers one (its lease included, so several sweepers on one prefix never
+ * recover a log twice). The logs are scanned once (log-scan.ts), and the successful-log guard
+ * of each directory computed once from that scan.
+ */
+import type { BufferSourceKind } from '../buffer/sample-buffer-source.js';
+import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
+import { InspectRecoverError, LogLeasedError, RecoveryNotAvailable } from '../errors.js';
+import { readJsonEvalLog } from '../eval/json-log.js';
+import type { Storage } from '../storage/storage.js';
+import { storageFor } from '../storage/storage-for.js';
+import type { RecoveryWarning, WarningOptions } from '../warnings.js';
+import { mapConcurrently } from './concurrency.js';
+import { scanLogs, successfulLogsByDirectory, type ScannedLog } from './log-scan.js';
+import { defaultOutputPath, parentLocation } from './output-path.js';
+import { recoverEvalLog, type RecoverOptions, type RecoveryResult } from './recover-eval-log.js';
+import { successfulLogsIn, type SuccessfulLogs } from './success-guard.js';
+
+export const defaultJobs = 4;
+
+export interface FleetOptions
+  extends WarningOptions,
+    Pick<RecoverOptions, 'overwrite' | 'noEvents' | 'cleanup' | 'force' | 'dataDir' | 'staleAfterMs' | 'maxEntrySize' | 'minIdleMs' | 'dryRun'> {
+  /** Where recovered logs go, at their path below the log dir (`<name>-recovered.eval`); default beside each log. Not with `overwrite`. */
+  outputDir?: string;
+  /** How many logs are recovered at once; default 4. */
+  jobs?: number;
+  /** Storage for the log dir; default by location. */
+  storage?: Storage;
+  /** Called as each log is done, in the order they finish. */
+  onLog?: (outcome: FleetOutcome) => void;
+}
+
+export type FleetStatus = 'recovered' | 'skipped' | 'failed';
+
+export interface FleetOutcome {
+  log: string;
+  status: FleetStatus;
+  /** Why it was skipped or failed. */
+  reason?: string;
+  /** The error's code, when it failed or was refused. */
+  code?: string;
+  output?: string;
+  source?: BufferSourceKind;
+  samples?: number;
+  flushed?: number;
+  completed?: number;
+  inProgress?: number;
+  duplicates?: number;
+  errors?: number;
+  missing?: number;
+  cleanedUp?: boolean;
+  dryRun?: boolean;
+  warnings: RecoveryWarning[];
+}
+
+export interface FleetSummary {
+  /** Logs found under the directory. */
+  logs: number;
+  /** Of those, not finished: the ones looked at. */
+  crashed: number;
+  recovered: number;
+  skipped: number;
+  failed: number;
+  /** Samples in the recovered logs. */
+  samples: number;
+  elapsedMs: number;
+  dryRun: boolean;
+}
+
+export async function recoverFleet(logDir: string, options: FleetOptions = {}): Promise<{ outcomes: FleetOutcome[]; summary: FleetSummary }> {
+  const started = performance.now();
+  removeDeadProcessesTempDirs();
+  const root = logDir.replace(/[/\\]+$/, '');
+  const storage = options.storage ?? storageFor(root);
+  const scanned = await scanLogs(storage, root, { readOnly: options.dryRun });
+  const besideLogs = successfulLogsByDirectory(scanned);
+  const elsewhere = new Map<string, Promise<SuccessfulLogs>>();
+  const successfulFor = (output: string): Promise<SuccessfulLogs> => {
+    const directory = parentLocation(output);
+    if (options.outputDir === undefined) return Promise.resolve(besideLogs.get(directory) ?? new Map());
+    let found = elsewhere.get(directory);
+    if (!found) elsewhere.set(directory, (found = successfulLogsIn(storageFor(output), directory)));
+    return found;
+  };
+  const crashed = scanned.filter((log) => !log.finished);
+  const done = await mapConcurrently(crashed, Math.max(1, options.jobs ?? defaultJobs), async (log) => {
+    const outcome = await recoverOne(log, root, storage, options, successfulFor);
+    if (outcome) options.onLog?.(outcome);
+    return outcome;
+  });
+  const outcomes = done.filter((outcome) => outcome !== undefined);
+  const recovered = outcomes.filter((outcome) => outcome.status === 'recovered');
+  return {
+    outcomes,
+    summary: {
+      logs: scanned.length,
+      crashed: outcomes.length,
+      recovered: recovered.length,
+      skipped: outcomes.filter((outcome) => outcome.status === 'skipped').length,
+      failed: outcomes.filter((outcome) => outcome.status === 'failed').length,
+      samples: recovered.reduce((sum, outcome) => sum + (outcome.samples ?? 0), 0),
+      elapsedMs: Math.round(performance.now() - started),
+      dryRun: options.dryRun === true,
+    },
+  };
+}
+
+async function recoverOne(
+  log: ScannedLog,
+  root: string,
+  storage: Storage,
+  options: FleetOptions,
+  successfulFor: (output: string) => Promise<SuccessfulLogs>,
+): Promise<FleetOutcome | undefined> {
+  const warnings: RecoveryWarning[] = [];
+  const onWarning = (warning: RecoveryWarning) => {
+    warnings.push(warning);
+    options.onWarning?.(warning);
+  };
+  try {
+    if (log.error !== undefined) throw log.error;
+    if (log.format === 'json') return await jsonLogOutcome(log, storage, warnings);
+    const output = options.overwrite ? undefined : outputFor(log.location, root, options.outputDir);
+    const result = await recoverEvalLog(log.location, {
+      ...options,
+      output,
+      storage: options.outputDir === undefined ? storage : undefined,
+      successfulLogs: await successfulFor(output ?? log.location),
+      onWarning,
+    });
+    return recoveredOutcome(result);
+  } catch (error) {
+    return { log: log.location, ...failure(error), warnings };
+  }
+}
+
+/** `<outputDir>/<path below the log dir, -recovered.eval>`, or beside the log. */
+function outputFor(location: string, root: string, outputDir: string | undefined): string {
+  const beside = defaultOutputPath(location);
+  if (outputDir === undefined) return beside;
+  const relative = beside.slice(root.length).replace(/^[/\\]+/, '');
+  return storageFor(outputDir).join(outputDir.replace(/[/\\]+$/, ''), ...relative.split('/'));
+}
+
+function recoveredOutcome(result: RecoveryResult): FleetOutcome {
+  const { log, output, source, samples, flushed, completed, inProgress, duplicates, errors, missing, cleanedUp, dryRun, warnings } = result;
+  return {
+    log,
+    status: 'recovered',
+    output,
+    source,
+    samples,
+    flushed,
+    completed,
+    inProgress,
+    duplicates,
+    errors,
+    missing,
+    cleanedUp,
+    ...(dryRun ? { dryRun } : {}),
+    warnings,
+  };
+}
+
+/**
+ * A refusal with its reason is a skip (a live run, a lease held by another sweeper, a log
+ * already recovered, one too recently active); anything else is a failure.
+ */
+function failure(error: unknown): Pick<FleetOutcome, 'status' | 'reason' | 'code'> {
+  const reason = (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+  if (error instanceof LogLeasedError || error instanceof RecoveryNotAvailable) return { status: 'skipped', reason, code: error.code };
+  if (error instanceof InspectRecoverError) return { status: 'failed', reason, code: error.code };
+  return { status: 'failed', reason: `internal error: ${reason}`, code: 'INTERNAL' };
+}
+
+/** A `.json` log still `started` is said, not recovered: recovery rebuilds `.eval` logs. A finished one is no outcome. */
+async function jsonLogOutcome(log: ScannedLog, storage: Storage, warnings: RecoveryWarning[]): Promise<FleetOutcome | undefined> {
+  const { header } = await readJsonEvalLog(storage, log.location);
+  if ((header.status ?? 'started') !== 'started') return undefined;
+  return { log: log.location, status: 'skipped', reason: 'a .json log: recovery rebuilds .eval logs (use --log-format eval to make runs recoverable)', code: 'RECOVERY_NOT_AVAILABLE', warnings };
+}
