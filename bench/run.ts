@@ -13,10 +13,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { layOutLargeFixture } from '../test/support/crashed-layout.js';
 import { recordCrashedRun } from '../test/support/recorded-crash.js';
+import { findOnPath } from '../test/support/s3-server.js';
+import { benchFleet } from './fleet.js';
 import { inspectFixtures } from '../test/support/shared-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sizes = (process.env.BENCH_SIZES ?? '5000,50000').split(',').map(Number);
+const fleetSizes = (process.env.BENCH_FLEET_LOGS ?? '300,10000').split(',').map(Number);
 
 interface Row {
   name: string;
@@ -89,6 +92,8 @@ async function main(): Promise<void> {
     }
     for (const row of rows) row.outBytes = await sizeOf(row.output);
     printTable(rows);
+    if (findOnPath('moto_server')) await benchFleet(root, cli, fleetSizes);
+    else process.stderr.write('skipping the S3 fleet figures: moto_server is not on PATH\n');
   } finally {
     await rm(root, { recursive: true, force: true });
   }

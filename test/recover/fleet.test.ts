@@ -4,7 +4,7 @@
  * finished logs written by Inspect itself. Then four sweepers at once on one prefix.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bufferDatabaseDir } from '../../src/buffer/database/location.js';
@@ -13,10 +13,8 @@ import type { S3Storage } from '../../src/storage/s3-storage.js';
 import { runCliIn } from '../support/recover-cli.js';
 import { recordCrashedRun, type RecordedCrash } from '../support/recorded-crash.js';
 import { s3ServerAvailability, startS3Server, type TestS3Server } from '../support/s3-server.js';
-import { inspectFixture } from '../support/shared-fixtures.js';
+import { fleetLogName, uploadCrashedCopy, uploadFinishedLogs } from '../support/s3-fleet.js';
 import { makeTempDir } from '../support/temp-dir.js';
-
-const finishedFixture = inspectFixture('completed', '2026-11-22T13-41-33-00-00_arith_dHiqepvQpxKq7cnWKRdU3X.eval');
 
 interface JsonLine {
   log?: string;
@@ -42,7 +40,7 @@ describe('--all: recovering a fleet of crashed logs on S3', s3ServerAvailability
   let root: string;
   let crash: RecordedCrash;
   let env: NodeJS.ProcessEnv;
-  const logName = (tag: string) => `2026-11-22T12-00-00-00-00_sweep_${tag}.eval`;
+  const logName = fleetLogName;
 
   before(async () => {
     server = await startS3Server();
@@ -55,33 +53,11 @@ describe('--all: recovering a fleet of crashed logs on S3', s3ServerAvailability
     await rm(root, { recursive: true, force: true });
   });
 
-  /** The recorded crash uploaded under `prefix` as `tag`: its log, and its filestore unless `filestore` is false. */
-  async function uploadCrash(prefix: string, tag: string, { filestore = true } = {}): Promise<string> {
-    const log = `${prefix}/${logName(tag)}`;
-    await server.storage.write(log, await readFile(crash.log));
-    if (filestore) {
-      const local = join(root, 'recorded', 'logs', '.buffer', logName('recorded').replace(/\.eval$/, ''));
-      for (const name of await readdir(local)) {
-        await server.storage.write(`${prefix}/.buffer/${logName(tag).replace(/\.eval$/, '')}/${name}`, await readFile(join(local, name)));
-      }
-    }
-    return log;
-  }
-
-  async function uploadFinished(prefix: string, count: number): Promise<void> {
-    const bytes = await readFile(finishedFixture);
-    for (let start = 0; start < count; start += 25) {
-      await Promise.all(
-        Array.from({ length: Math.min(25, count - start) }, (_, index) =>
-          server.storage.write(`${prefix}/2026-11-22T13-41-33-00-00_arith_finished${String(start + index).padStart(4, '0')}.eval`, bytes),
-        ),
-      );
-    }
-  }
+  const uploadCrash = (prefix: string, tag: string, options?: { filestore?: boolean }) => uploadCrashedCopy(server.storage, crash, prefix, tag, options);
 
   it('recovers the 4 crashed logs among 300 finished ones and skips the live one with its reason; --dry-run before it changes nothing', async () => {
     const prefix = `s3://${server.bucket}/fleet`;
-    await uploadFinished(prefix, 300);
+    await uploadFinishedLogs(server.storage, prefix, 300);
     const filestoreLog = await uploadCrash(prefix, 'filestore');
     const noBufferLog = await uploadCrash(prefix, 'no-buffer', { filestore: false });
     const damagedLog = await uploadCrash(prefix, 'damaged');
@@ -97,7 +73,6 @@ describe('--all: recovering a fleet of crashed logs on S3', s3ServerAvailability
     const recordedDbDir = (await readdir(join(crash.dataDir, 'samplebuffer')))[0]!;
     const databaseDir = bufferDatabaseDir(prefix, dataDir);
     for (const name of await readdir(join(crash.dataDir, 'samplebuffer', recordedDbDir))) {
-      const { mkdir, copyFile } = await import('node:fs/promises');
       await mkdir(databaseDir, { recursive: true });
       await copyFile(join(crash.dataDir, 'samplebuffer', recordedDbDir, name), join(databaseDir, name.replace(logName('recorded'), logName('database'))));
     }

@@ -149,7 +149,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-function findOnPath(command: string): string | undefined {
+export function findOnPath(command: string): string | undefined {
   for (const directory of (process.env.PATH ?? '').split(delimiter)) {
     if (directory === '') continue;
     const candidate = join(directory, command);
