@@ -5,24 +5,13 @@ import { isS3Location } from '../storage/s3-location.js';
 import { meansLostData, type RecoveryWarning } from '../warnings.js';
 import { assertListableDirectory } from './list-command.js';
 import type { CliIo } from './main.js';
-import { snakeKeys } from './recover-command.js';
+import { snakeKeys, type RecoverCommandOptions } from './recover-command.js';
 
-export interface FleetCommandOptions {
+/** One recovery's options, less those that name one log's output or buffer. */
+export interface FleetCommandOptions extends Omit<RecoverCommandOptions, 'output' | 'buffer'> {
   logDir: string;
   outputDir?: string;
-  overwrite?: boolean;
-  events: boolean;
-  cleanup: boolean;
-  force?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  strict?: boolean;
-  dataDir?: string;
-  staleAfter?: number;
-  maxEntrySize?: number;
   jobs?: number;
-  minIdle?: number;
-  dryRun?: boolean;
 }
 
 /** `--all`: one line per log as it finishes, then a summary line (with `--json`, JSON Lines). Exit 1 when any log failed. */
