@@ -2,10 +2,9 @@ import { relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { recoverFleet, type FleetOutcome, type FleetSummary } from '../recover/recover-fleet.js';
 import { isS3Location } from '../storage/s3-location.js';
-import { meansLostData, type RecoveryWarning } from '../warnings.js';
 import { assertListableDirectory } from './list-command.js';
 import type { CliIo } from './main.js';
-import { snakeKeys, type RecoverCommandOptions } from './recover-command.js';
+import { recoveryOptions, snakeKeys, warningPrinter, type RecoverCommandOptions } from './recover-command.js';
 
 /** One recovery's options, less those that name one log's output or buffer. */
 export interface FleetCommandOptions extends Omit<RecoverCommandOptions, 'output' | 'buffer'> {
@@ -18,24 +17,11 @@ export interface FleetCommandOptions extends Omit<RecoverCommandOptions, 'output
 export async function fleetCommand(options: FleetCommandOptions, io: CliIo): Promise<number> {
   if (options.overwrite && options.outputDir !== undefined) throw new UsageError('--overwrite replaces each log itself, so it takes no --output-dir; use one or the other');
   await assertListableDirectory(options.logDir);
-  const showWarning = (warning: RecoveryWarning) => {
-    if ((options.quiet || options.json) && !meansLostData(warning)) return;
-    io.stderr(`warning [${warning.code}]: ${warning.message}\n`);
-  };
   const { summary } = await recoverFleet(options.logDir, {
+    ...recoveryOptions(options),
     outputDir: options.outputDir,
-    overwrite: options.overwrite,
-    noEvents: !options.events,
-    cleanup: options.cleanup,
-    force: options.force,
-    strict: options.strict,
-    dataDir: options.dataDir,
-    staleAfterMs: options.staleAfter,
-    maxEntrySize: options.maxEntrySize,
     jobs: options.jobs,
-    minIdleMs: options.minIdle,
-    dryRun: options.dryRun,
-    onWarning: showWarning,
+    onWarning: warningPrinter(options, io),
     onLog: (outcome) => {
       if (options.json) io.stdout(`${JSON.stringify(snakeKeys(outcome))}\n`);
       else if (!options.quiet || outcome.status === 'failed') (outcome.status === 'failed' ? io.stderr : io.stdout)(`${outcomeLine(outcome)}\n`);

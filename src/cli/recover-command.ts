@@ -20,30 +20,43 @@ export interface RecoverCommandOptions {
   dryRun?: boolean;
 }
 
-export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
-  const progress = ProgressBar.forStderr('Recovering', !options.quiet && !options.json);
-  // Lost data is always said on stderr: --quiet silences progress and success, --json keeps stdout for the JSON.
-  const showWarning = (warning: RecoveryWarning) => {
+/** The options every recovery takes, from the command line's (`--all` passes them to each log). */
+export function recoveryOptions(options: Omit<RecoverCommandOptions, 'output' | 'buffer'>) {
+  return {
+    overwrite: options.overwrite,
+    noEvents: !options.events,
+    cleanup: options.cleanup,
+    force: options.force,
+    strict: options.strict,
+    dataDir: options.dataDir,
+    staleAfterMs: options.staleAfter,
+    maxEntrySize: options.maxEntrySize,
+    minIdleMs: options.minIdle,
+    dryRun: options.dryRun,
+  };
+}
+
+/**
+ * Prints a warning on stderr. Lost data is always said: --quiet silences progress and success,
+ * and --json keeps stdout for the JSON.
+ */
+export function warningPrinter(options: { quiet?: boolean; json?: boolean }, io: CliIo, beforePrinting?: () => void): (warning: RecoveryWarning) => void {
+  return (warning) => {
     if ((options.quiet || options.json) && !meansLostData(warning)) return;
-    progress?.clear();
+    beforePrinting?.();
     io.stderr(`warning [${warning.code}]: ${warning.message}\n`);
   };
+}
+
+export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
+  const progress = ProgressBar.forStderr('Recovering', !options.quiet && !options.json);
   let result: RecoveryResult;
   try {
     result = await recoverEvalLog(log, {
+      ...recoveryOptions(options),
       output: options.output,
-      overwrite: options.overwrite,
-      noEvents: !options.events,
-      cleanup: options.cleanup,
-      force: options.force,
-      strict: options.strict,
-      dataDir: options.dataDir,
       buffer: options.buffer,
-      staleAfterMs: options.staleAfter,
-      maxEntrySize: options.maxEntrySize,
-      minIdleMs: options.minIdle,
-      dryRun: options.dryRun,
-      onWarning: showWarning,
+      onWarning: warningPrinter(options, io, () => progress?.clear()),
       onProgress: (done, total) => progress?.update(done, total),
     });
   } finally {
