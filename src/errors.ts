@@ -138,7 +138,7 @@ export class LogStartError extends InspectRecoverError {
   }
 }
 
-/** better-sqlite3 is not installed or did not build: buffer databases cannot be used. */
+/** The runtime has no SQLite engine (no node:sqlite, better-sqlite3 not built): buffer databases cannot be used. */
 export class SqliteUnavailableError extends InspectRecoverError {
   constructor(message: string, cause?: unknown) {
     super('SQLITE_UNAVAILABLE', message, { cause });

@@ -143,8 +143,8 @@ describe('no leftovers', conformanceSuiteOptions(), () => {
   });
 });
 
-describe('without better-sqlite3 (its native build failed)', conformanceSuiteOptions(), () => {
-  const withoutSqlite = { NODE_OPTIONS: `--require ${join(repoRoot, 'dist/test/support/without-better-sqlite3.cjs')}` };
+describe('without a SQLite engine (Node 20 with better-sqlite3 unbuilt)', conformanceSuiteOptions(), () => {
+  const withoutSqlite = { NODE_OPTIONS: `--require ${join(repoRoot, 'dist/test/support/without-sqlite.cjs')}` };
 
   it('show, --list and a recovery from the filestore work; a database recovery says what is missing in one line', async (t) => {
     const { root, xdgDataHome, filestoreLog, databaseLog } = await layout(t);
@@ -160,7 +160,7 @@ describe('without better-sqlite3 (its native build failed)', conformanceSuiteOpt
     const fromDatabase = await runCliIn(root, [databaseLog], env);
     assert.equal(fromDatabase.status, 1);
     assert.ok(isOneLineError(fromDatabase.stderr), fromDatabase.stderr);
-    assert.match(fromDatabase.stderr, /better-sqlite3 could not be loaded .*buffer databases cannot be read or written/);
+    assert.match(fromDatabase.stderr, /no SQLite engine could be loaded \(node:sqlite: .*; better-sqlite3: .*\): buffer databases cannot be read or written/);
   });
 });
 

@@ -4,8 +4,7 @@
  * sees one committed state; so the filestore sync reads the live DB directly, where recovery
  * (open-snapshot.ts) reads a private copy of a crashed one.
  */
-import type Database from 'better-sqlite3';
-import { sqlite } from './sqlite.js';
+import { openSqlite, type SqliteDatabase } from './sqlite.js';
 import { fromSqliteError } from './errors.js';
 import { readLayout, type BufferDatabaseSnapshot } from './open-snapshot.js';
 
@@ -14,9 +13,9 @@ const busyTimeoutMs = 30_000;
 
 /** Opens `path` (which must exist) for reading; `close()` closes this connection only. */
 export function openLiveBufferDatabase(path: string): BufferDatabaseSnapshot {
-  let database: Database.Database | undefined;
+  let database: SqliteDatabase | undefined;
   try {
-    database = new (sqlite())(path, { fileMustExist: true, timeout: busyTimeoutMs });
+    database = openSqlite(path, { fileMustExist: true, timeout: busyTimeoutMs });
     database.pragma('query_only = ON');
     const layout = readLayout(database, path);
     const opened = database;

@@ -9,8 +9,7 @@ import { processTempDir } from '../../bytes/exit-cleanup.js';
 import { assertRegularFile } from '../../bytes/regular-file.js';
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type Database from 'better-sqlite3';
-import { sqlite } from './sqlite.js';
+import { openSqlite, type SqliteDatabase } from './sqlite.js';
 import { fileSystemError, InspectRecoverError, NotFoundError, BufferDatabaseError } from '../../errors.js';
 import { fromSqliteError } from './errors.js';
 
@@ -33,7 +32,7 @@ export interface BufferDatabaseSnapshot {
   /** The original DB file the copy was made from (used in messages). */
   readonly sourcePath: string;
   /** A query-only connection to the copy. */
-  readonly database: Database.Database;
+  readonly database: SqliteDatabase;
   readonly layout: BufferDatabaseLayout;
   /** Closes the connection and deletes the copy. Safe to call twice. */
   close(): void;
@@ -45,7 +44,7 @@ export async function openBufferDatabaseSnapshot(sourcePath: string): Promise<Bu
     throw fileSystemError(error, processTempDir(), 'create a temporary directory');
   });
   const removeScratch = () => rmSync(scratchDir, { recursive: true, force: true });
-  let database: Database.Database | undefined;
+  let database: SqliteDatabase | undefined;
   try {
     const copyPath = await copyWithSidecars(sourcePath, scratchDir);
     database = openCopy(copyPath, sourcePath);
@@ -99,12 +98,12 @@ async function copyPrivately(from: string, to: string, options: { optional?: boo
   });
 }
 
-function openCopy(copyPath: string, sourcePath: string): Database.Database {
+function openCopy(copyPath: string, sourcePath: string): SqliteDatabase {
   try {
-    const database = new (sqlite())(copyPath, { fileMustExist: true });
+    const database = openSqlite(copyPath, { fileMustExist: true });
     // Guards against writing by mistake; WAL recovery on first read is still allowed.
     database.pragma('query_only = ON');
-    // Recovery reads each page about once: better-sqlite3's 16 MB page cache would only make
+    // Recovery reads each page about once: a 16 MB page cache (better-sqlite3's) would only make
     // memory grow with the buffer; SQLite's own default (2 MB) keeps it flat.
     database.pragma('cache_size = -2000');
     return database;
@@ -114,7 +113,7 @@ function openCopy(copyPath: string, sourcePath: string): Database.Database {
 }
 
 /** Which optional tables and columns a buffer DB has; a clear error for a file that is not one. */
-export function readLayout(database: Database.Database, sourcePath: string): BufferDatabaseLayout {
+export function readLayout(database: SqliteDatabase, sourcePath: string): BufferDatabaseLayout {
   let tables: Set<string>;
   let sampleColumns: Set<string>;
   try {

@@ -4,12 +4,12 @@
  * the NaN-tolerant parser and checked against schemas.ts. Events can be streamed, raw or collapsed
  * to their logical history, so a huge sample never has to be held in memory.
  */
-import type Database from 'better-sqlite3';
 import { JsonFormatError, BufferDatabaseError } from '../../errors.js';
 import { parsePythonJson } from '../../json/python-json.js';
 import type { SampleId } from '../../sample-ref.js';
 import type { BufferedSampleEntry } from '../buffered-sample.js';
 import { fromSqliteError } from './errors.js';
+import type { SqliteStatement } from './sqlite.js';
 import { openBufferDatabaseSnapshot, type BufferDatabaseSnapshot } from './open-snapshot.js';
 import { resolveInputAttachments } from './resolve-input.js';
 import type { AttachmentRow, BufferEventRow, BufferSample, CallPoolRow, CollapsedBufferEvent, MessagePoolRow } from '../buffer-rows.js';
@@ -101,7 +101,7 @@ export const eventRowsSql = `
   ORDER BY id`;
 
 export class BufferDatabaseReader {
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqliteStatement>();
   private readonly openIterators = new Set<IterableIterator<unknown>>();
 
   constructor(private readonly snapshot: BufferDatabaseSnapshot) {}
@@ -307,7 +307,7 @@ export class BufferDatabaseReader {
     return this.snapshot.layout.hasSampleMetadata ? 'sample_metadata_hash' : 'NULL';
   }
 
-  private statement(sql: string): Database.Statement {
+  private statement(sql: string): SqliteStatement {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.snapshot.database.prepare(sql);

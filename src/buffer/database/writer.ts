@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type Database from 'better-sqlite3';
-import { sqlite } from './sqlite.js';
+import { openSqlite, type SqliteDatabase, type SqliteStatement } from './sqlite.js';
 import { fileSystemError, BufferDatabaseError } from '../../errors.js';
 import type { EvalSampleSummary } from '../../eval/schemas.js';
 import { bufferKey, type SampleId, type SampleRef } from '../../sample-ref.js';
@@ -57,14 +56,14 @@ const databaseFileSuffixes = ['', '-wal', '-shm'] as const;
 export class SampleBufferDatabase {
   /** Pool indices of running samples, dropped at completion as Inspect does. */
   private readonly running = new Map<string, SamplePools>();
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements = new Map<string, SqliteStatement>();
   private closed = false;
 
   private constructor(
     readonly logLocation: string,
     /** The `.db` file; `-wal` and `-shm` sit next to it. */
     readonly path: string,
-    private readonly database: Database.Database,
+    private readonly database: SqliteDatabase,
     private readonly sync: BufferSyncHook | undefined,
   ) {}
 
@@ -81,9 +80,9 @@ export class SampleBufferDatabase {
       throw fileSystemError(error, dirname(path), 'create the sample buffer directory');
     }
     if (existsSync(path)) throw new BufferDatabaseError(`${path}: a sample buffer database already exists there`);
-    let database: Database.Database | undefined;
+    let database: SqliteDatabase | undefined;
     try {
-      database = new (sqlite())(path, { timeout: 30_000 });
+      database = openSqlite(path, { timeout: 30_000 });
       for (const pragma of writerPragmas) database.pragma(pragma);
       // Inspect keeps the current mode when WAL is unavailable (network filesystems); so does this.
       database.pragma('journal_mode = WAL');
@@ -228,7 +227,7 @@ export class SampleBufferDatabase {
     }
   }
 
-  private statement(sql: string): Database.Statement {
+  private statement(sql: string): SqliteStatement {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.database.prepare(sql);

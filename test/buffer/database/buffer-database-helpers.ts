@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../../../src/buffer/database/sqlite.js';
 import { isProcessAlive } from '../../../src/bytes/process-alive.js';
 import { inspectFixture } from '../../support/shared-fixtures.js';
 import { makeTempDir } from '../../support/temp-dir.js';
@@ -29,8 +29,8 @@ export const legacySchemaSql = `
   INSERT INTO task_database (version) VALUES (1);`;
 
 /** Creates a DB with the given schema; `populate` runs on the open connection, which is then closed. */
-export function buildDatabase(path: string, schemaSql: string, populate: (db: Database.Database) => void): void {
-  const db = new Database(path);
+export function buildDatabase(path: string, schemaSql: string, populate: (db: SqliteDatabase) => void): void {
+  const db = openSqlite(path);
   try {
     db.exec(schemaSql);
     populate(db);
@@ -39,7 +39,7 @@ export function buildDatabase(path: string, schemaSql: string, populate: (db: Da
   }
 }
 
-export function insertSample(db: Database.Database, id: string, epoch: number, data: string, metadata?: { json: string; hash: string }): void {
+export function insertSample(db: SqliteDatabase, id: string, epoch: number, data: string, metadata?: { json: string; hash: string }): void {
   if (metadata) {
     db.prepare('INSERT INTO samples (id, epoch, data, sample_metadata, sample_metadata_hash) VALUES (?, ?, ?, ?, ?)').run(id, epoch, data, metadata.json, metadata.hash);
   } else {
@@ -47,7 +47,7 @@ export function insertSample(db: Database.Database, id: string, epoch: number, d
   }
 }
 
-export function insertEvent(db: Database.Database, sampleId: string, epoch: number, eventId: string | null, data: string): void {
+export function insertEvent(db: SqliteDatabase, sampleId: string, epoch: number, eventId: string | null, data: string): void {
   db.prepare('INSERT INTO events (event_id, sample_id, sample_epoch, data) VALUES (?, ?, ?, ?)').run(eventId, sampleId, epoch, data);
 }
 
@@ -122,10 +122,10 @@ export async function rehomeFixture(): Promise<RehomedFixture> {
 export async function buildCrashedWalDatabase(
   workDir: string,
   crashedPath: string,
-  populate: (db: Database.Database) => void,
+  populate: (db: SqliteDatabase) => void,
 ): Promise<void> {
   const livePath = join(workDir, `live-${basename(crashedPath)}`);
-  const db = new Database(livePath);
+  const db = openSqlite(livePath);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('wal_autocheckpoint = 0');

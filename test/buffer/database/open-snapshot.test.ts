@@ -59,7 +59,7 @@ describe('openBufferDatabaseSnapshot', () => {
     const copyDir = dirname(snapshot.database.name);
     assert.ok(existsSync(copyDir));
     assert.throws(() => snapshot.database.exec('DELETE FROM samples'), /readonly|query_only|attempt to write/i);
-    assert.equal(snapshot.database.pragma('cache_size', { simple: true }), -2000, "a 2 MB page cache, not better-sqlite3's 16 MB");
+    assert.equal(snapshot.database.pragma('cache_size'), -2000, "a 2 MB page cache, not better-sqlite3's 16 MB");
     snapshot.close();
     snapshot.close();
     assert.equal(existsSync(copyDir), false);

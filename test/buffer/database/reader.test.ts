@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from '../../../src/buffer/database/sqlite.js';
 import { JsonFormatError, BufferDatabaseError } from '../../../src/errors.js';
 import { BufferDatabaseReader } from '../../../src/buffer/database/reader.js';
 import {
@@ -19,7 +19,7 @@ import { processTempDir } from '../../../src/bytes/exit-cleanup.js';
 const pretty = (value: unknown) => JSON.stringify(value, null, 2);
 const message = (content: unknown) => ({ id: 'm1', role: 'user', content });
 
-function insertPoolRows(db: Database.Database, sampleId: string, rows: Array<[table: 'message_pool' | 'call_pool', key: string, data: string]>): void {
+function insertPoolRows(db: SqliteDatabase, sampleId: string, rows: Array<[table: 'message_pool' | 'call_pool', key: string, data: string]>): void {
   for (const [table, key, data] of rows) {
     const keyColumn = table === 'message_pool' ? 'msg_id' : 'hash';
     db.prepare(`INSERT INTO ${table} (sample_id, sample_epoch, ${keyColumn}, data) VALUES (?, 1, ?, ?)`).run(sampleId, key, data);

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../../src/buffer/database/sqlite.js';
 import { SampleBufferDatabase } from '../../../src/buffer/database/writer.js';
 import { readHeartbeat, isHeartbeatFresh, heartbeatFileName } from '../../../src/buffer/filestore/heartbeat.js';
 import { filestoreDirForLog, metadataFileName, segmentFileName } from '../../../src/buffer/filestore/layout.js';
@@ -346,7 +346,7 @@ describe('openLiveBufferDatabase', () => {
     const root = await makeTempDir('filestore-live-');
     try {
       const path = join(root, 'other.db');
-      const other = new Database(path);
+      const other = openSqlite(path);
       other.exec('CREATE TABLE samples (id TEXT)');
       other.close();
       assert.throws(() => openLiveBufferDatabase(path), { code: 'BUFFER_DATABASE', message: /missing tables task_database, events, attachments/ });
