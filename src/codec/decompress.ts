@@ -1,4 +1,4 @@
-import { inflateRawSync } from 'node:zlib';
+import zlib, { inflateRawSync } from 'node:zlib';
 import { Inflate } from 'fflate';
 import { Decompress as ZstdDecompress, ZstdErrorCode, decompress as zstdDecompressSync } from 'fzstd';
 import { EntryDataError } from '../errors.js';
@@ -63,6 +63,16 @@ export function decompressWhole(method: number, compressed: Uint8Array, declared
       }
       break;
     case CompressionMethod.zstd: {
+      if (nativeZstdDecompress && declaredSize <= wholeZstdOutputLimit) {
+        // Node's own zstd (22.15+), every frame of the entry; one byte past the declared size stops a bomb there.
+        try {
+          output = nativeZstdDecompress(compressed, { maxOutputLength: declaredSize + 1 });
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw pastDeclaredSize(label, declaredSize);
+          throw new EntryDataError(`${label}: corrupt zstd data (${(error as Error).message})`, error);
+        }
+        break;
+      }
       const frames = new ZstdFrameGuard(label);
       frames.scan(compressed);
       if (!frames.understood || frames.outputBound > wholeZstdOutputLimit) return undefined;
@@ -94,6 +104,9 @@ function outputBuffer(size: number): Uint8Array {
 function pastDeclaredSize(label: string, declaredSize: number): EntryDataError {
   return new EntryDataError(`${label}: decodes past its declared size of ${declaredSize} bytes (corrupt entry or zip bomb)`);
 }
+
+/** Node's zstd decoder where it has one (22.15+); fzstd decodes otherwise, and always as a stream. */
+const nativeZstdDecompress = (zlib as { zstdDecompressSync?: (data: Uint8Array, options: { maxOutputLength: number }) => Buffer }).zstdDecompressSync;
 
 /** Above this many bytes of possible output, zstd is decoded as a stream. */
 const wholeZstdOutputLimit = 64 * 1024 * 1024;
