@@ -66,7 +66,17 @@ export class ZipReader {
    * an archive cut before its end records is opened with the whole entries before the cut
    * (`salvaged` says how many); `keep` does not apply to it.
    */
-  static async open(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize = defaultMaxEntrySize, onWarning }: ZipReaderOptions = {}): Promise<ZipReader> {
+  static async open(unbuffered: ByteSource, options: ZipReaderOptions = {}): Promise<ZipReader> {
+    try {
+      return await ZipReader.openSource(unbuffered, options);
+    } catch (error) {
+      // The reader owns its source: one that cannot be opened closes it (Node 26 fails a process whose file handle is left to the GC).
+      await unbuffered.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async openSource(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize = defaultMaxEntrySize, onWarning }: ZipReaderOptions): Promise<ZipReader> {
     const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
     const location = await findCentralDirectory(source, size).catch(async (error: unknown) => {
