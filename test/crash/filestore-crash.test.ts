@@ -245,6 +245,8 @@ async function checkAftermath(storage: Storage, logFile: string, bufferDir: stri
     }
     assert.ok(database.samples().some((sample) => !sample.completed), 'the crashed DB, read through a private copy, holds the running samples');
   } finally {
+    // Its manifest and listing stay readable; only its open segments are closed.
+    await filestore.close();
     database.close();
   }
   assert.deepEqual(warnings, [], 'every segment the manifest lists opens');

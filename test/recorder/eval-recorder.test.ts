@@ -359,6 +359,7 @@ describe('EvalRecorder with shared: the filestore mirror', () => {
     const manifest = join(root, 'logs', '.buffer', 'run', 'manifest.json');
     assert.ok(existsSync(manifest), 'the final sync wrote the manifest');
     const reader = await FilestoreReader.open(log);
+    t.after(() => reader.close());
     assert.deepEqual(
       reader.samples().map((sample) => [sample.id, sample.completed]),
       [['1', true]],

@@ -68,7 +68,9 @@ describe('segment filestore: damaged copies of the crashed fixture', conformance
   let pristine: Map<string, FilestoreSampleData>;
 
   before(async () => {
-    pristine = await readAll(await FilestoreReader.open(fixtureLogLocation('crashed-filestore')));
+    const reader = await FilestoreReader.open(fixtureLogLocation('crashed-filestore'));
+    pristine = await readAll(reader);
+    await reader.close();
   });
 
   async function damagedCopy(name: string, damage: (bufferDir: string) => Promise<void>) {
@@ -78,10 +80,11 @@ describe('segment filestore: damaged copies of the crashed fixture', conformance
   }
 
   for (const { name, segment, damage, soundRows } of damages) {
-    it(`skips a segment that was ${name}, with one warning naming it and its samples, and reports pool gaps`, async () => {
+    it(`skips a segment that was ${name}, with one warning naming it and its samples, and reports pool gaps`, async (t) => {
       const { logLocation, bufferDir } = await damagedCopy(name.replaceAll(' ', '-'), (dir) => damage(join(dir, `segment.${segment}.zip`)));
       const collector = warningCollector();
       const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+      t.after(() => reader.close());
       const data = await readAll(reader);
       const holders = Object.keys(eventRowsBySegment[segment]!);
 
@@ -115,13 +118,14 @@ describe('segment filestore: damaged copies of the crashed fixture', conformance
     });
   }
 
-  it('warns once per bad segment when several are bad, however often they are read', async () => {
+  it('warns once per bad segment when several are bad, however often they are read', async (t) => {
     const { logLocation } = await damagedCopy('two-deleted', async (dir) => {
       await rm(join(dir, 'segment.3.zip'));
       await rm(join(dir, 'segment.4.zip'));
     });
     const collector = warningCollector();
     const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    t.after(() => reader.close());
     await readAll(reader);
     await readAll(reader);
     const unreadable = collector.ofCode('SEGMENT_UNREADABLE');
@@ -132,9 +136,10 @@ describe('segment filestore: damaged copies of the crashed fixture', conformance
     assert.deepEqual([nine.events.length, nine.messagePool.length, nine.damage.skippedSegments.length], [0, 0, 1]);
   });
 
-  it('throws the warning in strict mode on every read that meets the damage, and reads undamaged samples as usual', async () => {
+  it('throws the warning in strict mode on every read that meets the damage, and reads undamaged samples as usual', async (t) => {
     const { logLocation } = await damagedCopy('strict', (dir) => rm(join(dir, 'segment.3.zip')));
     const reader = await FilestoreReader.open(logLocation, { strict: true });
+    t.after(() => reader.close());
     assert.deepEqual(await reader.sampleData('9', 1), pristine.get('9'));
     for (const id of ['5', '5', '7']) {
       await assert.rejects(reader.sampleData(id, 1), (error: unknown) => {

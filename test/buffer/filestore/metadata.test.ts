@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { metadataFileName } from '../../../src/buffer/filestore/layout.js';
 import { FilestoreReader } from '../../../src/buffer/filestore/reader.js';
 import { conformanceSuiteOptions } from '../../support/shared-fixtures.js';
@@ -18,6 +18,11 @@ describe('segment filestore: metadata side files', conformanceSuiteOptions(), ()
   const temp = useTempDir('filestore-metadata-');
 
   /** A copy of the crashed fixture whose sample s-008 points at a side file (written by `write`). */
+  const opened: FilestoreReader[] = [];
+  afterEach(async () => {
+    for (const reader of opened.splice(0)) await reader.close();
+  });
+
   async function withSideFile(name: string, options: { hash?: string; write?: (bufferDir: string) => Promise<void> } = {}) {
     const { logLocation, bufferDir } = await copyFixtureLayout('crashed-filestore', join(temp.path, name));
     const manifest = await readManifestJson(bufferDir);
@@ -28,6 +33,7 @@ describe('segment filestore: metadata side files', conformanceSuiteOptions(), ()
     await write(bufferDir);
     const collector = warningCollector();
     const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    opened.push(reader);
     return { reader, collector, bufferDir };
   }
 

@@ -26,6 +26,7 @@ async function readEverything(logLocation: string, options: { storage?: TestS3Se
     return { ...data, damage: { ...data.damage, skippedSegments } };
   });
   const warnings = collector.warnings.map((warning): RecoveryWarning => JSON.parse(normalize(JSON.stringify(warning))) as RecoveryWarning);
+  await reader.close();
   return { reader, samples: normalized, warnings };
 }
 

@@ -45,7 +45,7 @@ describe('segment filestore: hand-built segments', () => {
     return { logLocation, bufferDir };
   }
 
-  it('collapses one logical event across segments: first position, last payload', async () => {
+  it('collapses one logical event across segments: first position, last payload', async (t) => {
     const { logLocation, bufferDir } = await filestore('collapse', {
       samples: [manifestSample('s1', [record(2, { event: 5 }), record(1, { event: 3 })])],
       segments: [record(1, { event: 3 }), record(2, { event: 5 })],
@@ -57,6 +57,7 @@ describe('segment filestore: hand-built segments', () => {
       's1_1.json': { events: [rows.event(4, 'call', 's1', model(false, 'resolved content')), rows.event(5, 'score', 's1', { event: 'score' })], attachments: [] },
     });
     const reader = await FilestoreReader.open(logLocation);
+    t.after(() => reader.close());
     const data = (await reader.sampleData('s1', 1))!;
     assert.deepEqual(
       data.events.map((event) => [event.eventId, event.firstRowId, event.id, event.rowCount]),
@@ -92,7 +93,9 @@ describe('segment filestore: hand-built segments', () => {
       },
     });
     const collector = warningCollector();
-    const data = (await (await FilestoreReader.open(logLocation, { onWarning: collector.onWarning })).sampleData('s1', 1))!;
+    const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    const data = (await reader.sampleData('s1', 1))!;
+    await reader.close();
     assert.deepEqual(data.messagePool.map((row) => [row.id, row.message.content]), [[1, 'one'], [2, 'two'], [3, 'three'], [4, 'four']]);
     assert.equal(data.messagePool[0]?.json, JSON.stringify({ role: 'user', content: 'one' }));
     assert.deepEqual(data.callPool.map((row) => [row.id, row.value]), [[1, { request: 1 }]]);
@@ -101,7 +104,7 @@ describe('segment filestore: hand-built segments', () => {
     assert.deepEqual(collector.warnings, []);
   });
 
-  it('skips only the damaged sample when a sound segment lacks its member or holds a corrupt one', async () => {
+  it('skips only the damaged sample when a sound segment lacks its member or holds a corrupt one', async (t) => {
     const { logLocation, bufferDir } = await filestore('members', {
       samples: [
         manifestSample('a', [record(1, { event: 1, message: 1 })]),
@@ -128,6 +131,7 @@ describe('segment filestore: hand-built segments', () => {
 
     const collector = warningCollector();
     const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    t.after(() => reader.close());
     const [a, b, c] = [await reader.sampleData('a', 1), await reader.sampleData('b', 1), await reader.sampleData('c', 1)];
     assert.equal(c?.events.length, 1);
     assert.deepEqual(c?.damage.skippedSegments, []);
@@ -142,7 +146,7 @@ describe('segment filestore: hand-built segments', () => {
     assert.deepEqual(collector.ofCode('POOL_GAP').map((warning) => warning.details?.sample), [{ id: 'a', epoch: 1 }]);
   });
 
-  it('counts a missing legacy segment as a pool gap when its global record says it held pool rows, or when no record exists', async () => {
+  it('counts a missing legacy segment as a pool gap when its global record says it held pool rows, or when no record exists', async (t) => {
     const { logLocation, bufferDir } = await filestore('legacy', {
       samples: [manifestSample('s1', [1, 2, 3]), manifestSample('s2', [1, 4])],
       // Segment 4 has no global record; segment 2 held no pool rows.
@@ -154,6 +158,7 @@ describe('segment filestore: hand-built segments', () => {
     });
     const collector = warningCollector();
     const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    t.after(() => reader.close());
     const s1 = (await reader.sampleData('s1', 1))!;
     const s2 = (await reader.sampleData('s2', 1))!;
     assert.deepEqual(s1.damage.skippedSegments.map((skipped) => skipped.id), [2, 3]);
@@ -179,7 +184,9 @@ describe('segment filestore: hand-built segments', () => {
       },
     });
     const collector = warningCollector();
-    const data = (await (await FilestoreReader.open(logLocation, { onWarning: collector.onWarning })).sampleData('s1', 1))!;
+    const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    const data = (await reader.sampleData('s1', 1))!;
+    await reader.close();
     assert.deepEqual(data.events.map((event) => event.eventId), ['a', 'c']);
     assert.equal(data.attachments.size, 0);
     assert.deepEqual(data.messagePool.map((row) => row.id), [1, 3]);
@@ -201,7 +208,9 @@ describe('segment filestore: hand-built segments', () => {
       's1_1.json': { events: [rows.event(1, 'a', 's1', { event: 'info' })], attachments: [], message_pool: [rows.message(1, 's1', 'one')] },
     });
     const collector = warningCollector();
-    const data = (await (await FilestoreReader.open(logLocation, { onWarning: collector.onWarning })).sampleData('s1', 1))!;
+    const reader = await FilestoreReader.open(logLocation, { onWarning: collector.onWarning });
+    const data = (await reader.sampleData('s1', 1))!;
+    await reader.close();
     assert.deepEqual(data.damage.skippedSegments.map((skipped) => skipped.id), [2]);
     assert.equal(data.damage.poolGap, undefined);
     assert.deepEqual(collector.warnings.map((warning) => warning.code), ['SEGMENT_UNREADABLE']);

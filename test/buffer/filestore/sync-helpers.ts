@@ -86,8 +86,9 @@ export const metrics = [
  */
 export async function assertFilestoreMirrorsDatabase(storage: Storage, bufferDir: string, dbPath: string): Promise<void> {
   const database = await BufferDatabaseReader.open(dbPath);
+  let filestore: FilestoreReader | undefined;
   try {
-    const filestore = await FilestoreReader.openDirectory(bufferDir, { storage, onWarning: (warning) => assert.fail(`unexpected warning: ${warning.message}`) });
+    filestore = await FilestoreReader.openDirectory(bufferDir, { storage, onWarning: (warning) => assert.fail(`unexpected warning: ${warning.message}`) });
     assert.deepEqual(filestore.metrics, database.task().metrics);
     const samples = database.samples();
     assert.deepEqual(
@@ -108,6 +109,7 @@ export async function assertFilestoreMirrorsDatabase(storage: Storage, bufferDir
       assert.deepEqual(data.damage, { skippedSegments: [], poolGap: undefined });
     }
   } finally {
+    await filestore?.close();
     database.close();
   }
 }
