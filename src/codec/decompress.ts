@@ -63,8 +63,12 @@ export function decompressWhole(method: number, compressed: Uint8Array, declared
       }
       break;
     case CompressionMethod.zstd: {
-      if (nativeZstdDecompress && declaredSize <= wholeZstdOutputLimit) {
-        // Node's own zstd (22.15+), every frame of the entry; one byte past the declared size stops a bomb there.
+      const frames = new ZstdFrameGuard(label);
+      // Refuses what fzstd would refuse too (a huge window), in the same words, whichever decoder runs.
+      frames.scan(compressed);
+      // Node 22's decoder stops after the first frame (24's reads them all): it takes single-frame entries only.
+      if (nativeZstdDecompress && frames.understood && frames.frameCount === 1 && declaredSize <= wholeZstdOutputLimit) {
+        // Node's own zstd (22.15+); one byte past the declared size stops a bomb there.
         try {
           output = nativeZstdDecompress(compressed, { maxOutputLength: declaredSize + 1 });
         } catch (error) {
@@ -73,8 +77,6 @@ export function decompressWhole(method: number, compressed: Uint8Array, declared
         }
         break;
       }
-      const frames = new ZstdFrameGuard(label);
-      frames.scan(compressed);
       if (!frames.understood || frames.outputBound > wholeZstdOutputLimit) return undefined;
       // Into a buffer of the declared size fzstd decodes without its per-block window copies,
       // but it supports that for one frame only. A size mismatch then shows in the CRC.
@@ -105,7 +107,7 @@ function pastDeclaredSize(label: string, declaredSize: number): EntryDataError {
   return new EntryDataError(`${label}: decodes past its declared size of ${declaredSize} bytes (corrupt entry or zip bomb)`);
 }
 
-/** Node's zstd decoder where it has one (22.15+); fzstd decodes otherwise, and always as a stream. */
+/** Node's zstd decoder where it has one (22.15+), for whole single-frame entries; fzstd decodes the rest. */
 const nativeZstdDecompress = (zlib as { zstdDecompressSync?: (data: Uint8Array, options: { maxOutputLength: number }) => Buffer }).zstdDecompressSync;
 
 /** Above this many bytes of possible output, zstd is decoded as a stream. */
