@@ -5,6 +5,7 @@
  * a recovery from the filestore need neither. `INSPECT_RECOVER_SQLITE=better-sqlite3` (or
  * `node:sqlite`) picks one where both exist.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SqliteUnavailableError } from '../../errors.js';
@@ -71,7 +72,10 @@ export function isSqliteError(error: unknown): boolean {
 
 function sqliteEngine(): Engine {
   if (engine) return engine;
-  const wanted = process.env.INSPECT_RECOVER_SQLITE;
+  const wanted = process.env.INSPECT_RECOVER_SQLITE || undefined;
+  if (wanted !== undefined && wanted !== 'node:sqlite' && wanted !== 'better-sqlite3') {
+    throw new SqliteUnavailableError(`INSPECT_RECOVER_SQLITE=${wanted}: not an engine (use node:sqlite or better-sqlite3)`);
+  }
   const failures: string[] = [];
   for (const [name, load] of [
     ['node:sqlite', loadNodeSqlite],
@@ -240,6 +244,5 @@ function stoppableIterator<R>(source: IterableIterator<unknown>, map: (row: unkn
 
 /** better-sqlite3's `fileMustExist`: node:sqlite would create the file. */
 function assertExists(path: string): void {
-  const { existsSync } = require('node:fs') as typeof import('node:fs');
   if (!existsSync(path)) throw Object.assign(new Error(`unable to open database file: ${path} does not exist`), { code: 'ERR_SQLITE_ERROR' });
 }
