@@ -10,7 +10,7 @@ import type { BufferKind } from '../buffer/buffer-driver.js';
 import { bufferDrivers } from '../buffer/drivers.js';
 import { bufferDirName } from '../buffer/filestore/layout.js';
 import { LogLeasedError } from '../errors.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StoredFile } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { defaultStaleAfterMs } from './find-buffer.js';
 import { scanLogs } from './log-scan.js';
@@ -52,17 +52,20 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
   const storage = options.storage ?? storageFor(root);
   const now = Date.now();
   const staleAfterMs = options.staleAfterMs ?? defaultStaleAfterMs;
-  const scanned = new Map((await scanLogs(storage, root, { readOnly: options.dryRun })).map((log) => [log.location, log]));
-  const directories = await directoriesUnder(storage, root);
+  // One listing of the log dir serves the scan, the directories to search and whether a log (or its recovered copy) exists.
+  const walked = await storage.walk(root);
+  const present = new Set(walked.map((file) => file.location));
+  const scanned = new Map((await scanLogs(storage, root, { readOnly: options.dryRun, walked })).map((log) => [log.location, log]));
+  const directories = directoriesUnder(storage, root, walked);
   const buffers: CleanedBuffer[] = [];
   for (const driver of bufferDrivers) {
     for (const owned of await driver.enumerate([...directories], { storage, dataDir: options.dataDir })) {
       const judged = async (): Promise<{ orphan: boolean; reason: string }> => {
         const log = scanned.get(owned.log);
         if (log?.finished) return { orphan: true, reason: `its log finished${log.header ? ` (status ${log.header.status})` : ''}` };
-        if (!(await storage.stat(owned.log).catch(() => undefined))) return { orphan: true, reason: 'its log no longer exists' };
+        if (!present.has(owned.log)) return { orphan: true, reason: 'its log no longer exists' };
         const recovered = defaultOutputPath(owned.log);
-        if (await storage.stat(recovered).catch(() => undefined)) return { orphan: true, reason: `its log was recovered to ${recovered}` };
+        if (present.has(recovered)) return { orphan: true, reason: `its log was recovered to ${recovered}` };
         return { orphan: false, reason: 'its log is still to be recovered' };
       };
       const { orphan, reason } = await judged();
@@ -73,7 +76,7 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
         if (live !== undefined) why = `${reason}, but its writer may still be alive: ${live}`;
         else if (options.dryRun) status = 'removed';
         else {
-          const removed = await removeUnlessLeased(storage, owned.log, () => driver.remove(owned));
+          const removed = await removeUnlessLeased(storage, owned.log, present.has(owned.log), () => driver.remove(owned));
           if (removed === true) status = 'removed';
           else why = `${reason}, but ${removed}`;
         }
@@ -97,8 +100,8 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
 }
 
 /** Deletes under the log's recovery lease (a recovery under way may still be reading the buffer); true, or why not. */
-async function removeUnlessLeased(storage: Storage, log: string, remove: () => Promise<void>): Promise<true | string> {
-  if (!(await storage.stat(log).catch(() => undefined))) {
+async function removeUnlessLeased(storage: Storage, log: string, logExists: boolean, remove: () => Promise<void>): Promise<true | string> {
+  if (!logExists) {
     await remove();
     return true;
   }
@@ -118,9 +121,9 @@ async function removeUnlessLeased(storage: Storage, log: string, remove: () => P
 }
 
 /** The log dir and every directory below it that holds files (outside dot directories), or a `.buffer`. */
-async function directoriesUnder(storage: Storage, root: string): Promise<Set<string>> {
+function directoriesUnder(storage: Storage, root: string, walked: readonly StoredFile[]): Set<string> {
   const directories = new Set([root]);
-  for (const file of await storage.walk(root)) {
+  for (const file of walked) {
     const parts = file.relative.split('/');
     const buffer = parts.indexOf(bufferDirName);
     if (buffer >= 0) directories.add(buffer === 0 ? root : storage.join(root, ...parts.slice(0, buffer)));

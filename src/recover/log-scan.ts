@@ -6,7 +6,7 @@
  */
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import { isJsonLogName } from '../eval/json-log.js';
-import type { Storage, StorageStat } from '../storage/storage.js';
+import type { Storage, StorageStat, StoredFile } from '../storage/storage.js';
 import { mapConcurrently } from './concurrency.js';
 import { parentLocation } from './output-path.js';
 import { HeaderIndex } from './header-index.js';
@@ -27,6 +27,8 @@ export interface ScannedLog {
 export interface ScanOptions {
   /** Never write anything (a dry run): the S3 header index is read but not written back. */
   readOnly?: boolean;
+  /** The log dir's `walk`, when the caller has it already (so a prefix is listed once). */
+  walked?: readonly StoredFile[];
 }
 
 /**
@@ -35,7 +37,7 @@ export interface ScanOptions {
  * index (header-index.ts) without a request of their own.
  */
 export async function scanLogs(storage: Storage, logDir: string, options: ScanOptions = {}): Promise<ScannedLog[]> {
-  const files = (await storage.walk(logDir)).filter(({ relative }) => isLogPath(relative));
+  const files = (options.walked ?? (await storage.walk(logDir))).filter(({ relative }) => isLogPath(relative));
   files.sort((a, b) => b.stat.mtimeMs - a.stat.mtimeMs || (a.location < b.location ? -1 : 1));
   const index = storage.kind === 's3' ? await HeaderIndex.open(storage, logDir) : undefined;
   const scanned = await mapConcurrently(files, headerReadConcurrency, async ({ location, relative, stat }): Promise<ScannedLog> => {
