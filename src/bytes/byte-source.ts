@@ -12,6 +12,12 @@ export interface ByteSource {
    * typed, one-line errors (NotFoundError, StorageError) naming the source.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * The last `length` bytes (all of them when the source is shorter) and the total size, in one
+   * read. Where a source has it (an S3 suffix range), a zip's end is found without the request
+   * that `size()` would cost first.
+   */
+  readEnd?(length: number): Promise<{ bytes: Uint8Array; size: number }>;
   close(): Promise<void>;
 }
 

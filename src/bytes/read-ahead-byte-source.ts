@@ -11,6 +11,7 @@ const tailBlockSize = 256 * 1024;
 export class ReadAheadByteSource implements ByteSource {
   private block: Uint8Array = new Uint8Array(0);
   private blockStart = 0;
+  private knownSize: Promise<number> | undefined;
 
   constructor(
     private readonly source: ByteSource,
@@ -21,8 +22,18 @@ export class ReadAheadByteSource implements ByteSource {
     return this.source.name;
   }
 
+  /** From the source's end block where it reads one with its size (S3), so that block is in hand for the end records. */
   size(): Promise<number> {
-    return this.source.size();
+    this.knownSize ??= this.source.readEnd
+      ? this.source.readEnd(tailBlockSize).then(({ bytes, size }) => {
+          this.block = bytes;
+          this.blockStart = size - bytes.length;
+          return size;
+        })
+      : this.source.size();
+    // A failure is not kept: the next call asks again.
+    this.knownSize.catch(() => (this.knownSize = undefined));
+    return this.knownSize;
   }
 
   async read(offset: number, length: number): Promise<Uint8Array> {
@@ -31,7 +42,7 @@ export class ReadAheadByteSource implements ByteSource {
       return this.block.subarray(offset - this.blockStart, end - this.blockStart);
     }
     if (length >= this.blockSize) return this.source.read(offset, length);
-    const size = await this.source.size();
+    const size = await this.size();
     if (end >= size) {
       // A read of the end (a zip's end records) takes the block that ends there: with it come the
       // directory and the last entries (an .eval's header.json) of most logs, in one request.

@@ -7,7 +7,7 @@ import type { FoundBuffer } from '../buffer/buffer-driver.js';
 import { EvalLogFormatError, RecoveryNotAvailable, ZipFormatError } from '../errors.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { LogStart } from '../eval/schemas.js';
-import type { Storage } from '../storage/storage.js';
+import type { Storage, StorageStat } from '../storage/storage.js';
 import { warnings, type WarningHandler } from '../warnings.js';
 import { findSampleBuffer } from './find-buffer.js';
 
@@ -23,6 +23,8 @@ export interface CrashedRun {
 
 export interface LocateRunOptions {
   storage: Storage;
+  /** The log's stat, when the caller has just taken it: the log is then read pinned to that version without asking again. */
+  stat?: StorageStat;
   warn: WarningHandler;
   dataDir?: string;
   buffer?: string;
@@ -32,7 +34,7 @@ export interface LocateRunOptions {
 
 export async function locateCrashedRun(location: string, options: LocateRunOptions): Promise<CrashedRun> {
   const { storage, warn } = options;
-  const log = await openCrashedLog(storage, location, { maxEntrySize: options.maxEntrySize, onWarning: warn });
+  const log = await openCrashedLog(storage, location, { stat: options.stat, maxEntrySize: options.maxEntrySize, onWarning: warn });
   try {
     const start = await log.start();
     const found = await findSampleBuffer(location, log, { storage, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, warn });
@@ -62,10 +64,14 @@ export async function locateCrashedRun(location: string, options: LocateRunOptio
 }
 
 /** Opens the crashed log, refusing anything that is not one. */
-async function openCrashedLog(storage: Storage, location: string, options: { maxEntrySize?: number; onWarning: WarningHandler }): Promise<EvalLogReader> {
+async function openCrashedLog(
+  storage: Storage,
+  location: string,
+  { stat, ...options }: { stat?: StorageStat; maxEntrySize?: number; onWarning: WarningHandler },
+): Promise<EvalLogReader> {
   let reader: EvalLogReader;
   try {
-    reader = await EvalLogReader.open(storage.byteSource(location), { salvage: true, ...options });
+    reader = await EvalLogReader.open(storage.byteSource(location, stat), { salvage: true, ...options });
   } catch (error) {
     if (error instanceof ZipFormatError || error instanceof EvalLogFormatError) {
       throw new RecoveryNotAvailable(`Log is not recoverable: ${error.message}`);

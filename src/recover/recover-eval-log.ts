@@ -105,11 +105,10 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   const outputStorage = options.storage ?? storageFor(output);
 
   // A missing log is said before the lease, whose file would otherwise make its directory.
-  if (!(await storage.stat(location))) {
-    throw new NotFoundError(`${location}: ${storage.kind === 's3' ? 'no such object' : 'no such file or directory'}`);
-  }
+  const stat = await storage.stat(location);
+  if (!stat) throw new NotFoundError(`${location}: ${storage.kind === 's3' ? 'no such object' : 'no such file or directory'}`);
   const locate = () =>
-    locateCrashedRun(location, { storage, warn, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, maxEntrySize: options.maxEntrySize });
+    locateCrashedRun(location, { storage, stat, warn, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, maxEntrySize: options.maxEntrySize });
   if (options.dryRun) {
     // Nothing is taken or written: a recovery under way is only said.
     await RecoveryLease.assertFree(storage, location);

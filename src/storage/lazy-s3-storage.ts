@@ -34,6 +34,10 @@ export class LazyS3Storage implements Storage {
       name: location,
       size: async () => (await open()).size(),
       read: async (offset, length) => (await open()).read(offset, length),
+      readEnd: async (length) => {
+        const opened = await open();
+        return opened.readEnd ? opened.readEnd(length) : { bytes: new Uint8Array(0), size: await opened.size() };
+      },
       close: async () => (source ? (await source).close() : undefined),
     };
   }

@@ -117,6 +117,30 @@ export class S3Storage implements Storage {
     }
   }
 
+  /**
+   * The object's last `length` bytes with its stat, from one suffix-range GET (its Content-Range
+   * gives the size); undefined when there is no such object. An empty object, which has no
+   * suffix to give, is read by its stat.
+   */
+  async readSuffix(location: string, length: number): Promise<{ bytes: Uint8Array; stat: StorageStat } | undefined> {
+    const { bucket, key } = parseS3Location(location);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=-${Math.max(1, length)}` }));
+      const bytes = await bodyBytes(response.Body);
+      const total = /\/(\d+)$/.exec(response.ContentRange ?? '')?.[1];
+      const stat = { size: total === undefined ? bytes.length : Number(total), mtimeMs: response.LastModified?.getTime() ?? 0, etag: response.ETag ?? '' };
+      return { bytes, stat };
+    } catch (error) {
+      if (errorName(error) === 'InvalidRange' || httpStatus(error) === 416) {
+        const stat = await this.stat(location);
+        return stat && { bytes: new Uint8Array(0), stat };
+      }
+      const failure = this.failure(error, location, 'read');
+      if (failure instanceof NotFoundError) return undefined;
+      throw failure;
+    }
+  }
+
   byteSource(location: string, known?: StorageStat): S3ByteSource {
     parseS3Location(location);
     return new S3ByteSource(this, location, known);
@@ -376,6 +400,20 @@ export class S3ByteSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     const { etag } = await this.object();
     return this.storage.readRange(this.name, offset, length, etag === '' ? undefined : etag);
+  }
+
+  /** Without a stat yet, one suffix GET, whose version then pins every later read; with one, a pinned range read. */
+  async readEnd(length: number): Promise<{ bytes: Uint8Array; size: number }> {
+    if (this.head) {
+      const { size } = await this.object();
+      const start = Math.max(0, size - length);
+      return { bytes: await this.read(start, size - start), size };
+    }
+    const found = await this.storage.readSuffix(this.name, length);
+    if (!found) throw new NotFoundError(`${this.name}: no such object`);
+    if (this.head && (await this.object()).etag !== found.stat.etag) throw new StorageError(`${this.name}: the object was replaced while it was being read`);
+    this.head ??= Promise.resolve(found.stat);
+    return { bytes: found.bytes, size: found.stat.size };
   }
 
   async close(): Promise<void> {}

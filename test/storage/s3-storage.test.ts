@@ -214,6 +214,27 @@ describe('S3Storage against a local S3 server', s3ServerAvailability(), () => {
       assert.equal(await server.storage.byteSource(location).size(), 14);
     });
 
+    it('readEnd gives the end and the size from one suffix read, pins the version it saw, and says a missing object in one line', async () => {
+      const location = `s3://${server.bucket}/read-end/log.eval`;
+      const data = new Uint8Array(5000).map((_, index) => index % 251);
+      await server.storage.write(location, data);
+      for (const storage of [server.storage, storageFor(location, server.options)]) {
+        const short = storage.byteSource(location);
+        assert.deepEqual(await short.readEnd!(10), { bytes: data.subarray(4990), size: 5000 });
+        assert.equal(await short.size(), 5000);
+        const whole = storage.byteSource(location);
+        assert.deepEqual(await whole.readEnd!(1 << 20), { bytes: data, size: 5000 });
+        await assert.rejects(storage.byteSource(`${location}.missing`).readEnd!(10), (error: unknown) => error instanceof NotFoundError && error.message === `${location}.missing: no such object`);
+      }
+      const empty = `s3://${server.bucket}/read-end/empty.eval`;
+      await server.storage.write(empty, new Uint8Array(0));
+      assert.deepEqual(await server.storage.byteSource(empty).readEnd!(10), { bytes: new Uint8Array(0), size: 0 });
+      const pinned = server.storage.byteSource(location);
+      await pinned.readEnd!(10);
+      await server.storage.write(location, 'another version');
+      await assert.rejects(pinned.read(0, 5), isStorageError(location, /replaced while it was being read/));
+    });
+
     it('list and deleteTree page through more than 1000 objects', async () => {
       const directory = `s3://${server.bucket}/many`;
       const names = Array.from({ length: 1003 }, (_, index) => `object-${String(index).padStart(4, '0')}`);
