@@ -4,6 +4,7 @@
  * recover a log twice). The logs are scanned once (log-scan.ts), and the successful-log guard
  * of each directory computed once from that scan.
  */
+import { randomInt } from 'node:crypto';
 import type { BufferSourceKind } from '../buffer/sample-buffer-source.js';
 import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, LogLeasedError, RecoveryNotAvailable } from '../errors.js';
@@ -84,9 +85,10 @@ export async function recoverFleet(logDir: string, options: FleetOptions = {}): 
     if (!found) elsewhere.set(directory, (found = successfulLogsIn(storageFor(output), directory)));
     return found;
   };
-  const crashed = scanned.filter((log) => !log.finished);
+  const scannedTags = new Map(scanned.map((log) => [log.location, log.stat.etag]));
+  const crashed = ownOrder(scanned.filter((log) => !log.finished));
   const done = await mapConcurrently(crashed, Math.max(1, options.jobs ?? defaultJobs), async (log) => {
-    const outcome = await recoverOne(log, root, storage, options, successfulFor);
+    const outcome = await recoverOne(log, root, storage, options, successfulFor, scannedTags);
     if (outcome) options.onLog?.(outcome);
     return outcome;
   });
@@ -113,6 +115,7 @@ async function recoverOne(
   storage: Storage,
   options: FleetOptions,
   successfulFor: (output: string) => Promise<SuccessfulLogs>,
+  scannedTags: ReadonlyMap<string, string>,
 ): Promise<FleetOutcome | undefined> {
   const warnings: RecoveryWarning[] = [];
   const onWarning = (warning: RecoveryWarning) => {
@@ -123,6 +126,10 @@ async function recoverOne(
     if (log.error !== undefined) throw log.error;
     if (log.format === 'json') return await jsonLogOutcome(log, storage, warnings);
     const output = options.overwrite ? undefined : outputFor(log.location, root, options.outputDir);
+    if (output !== undefined && options.outputDir === undefined && !options.dryRun) {
+      const recoveredMeanwhile = await recoveredSinceScan(storage, output, scannedTags);
+      if (recoveredMeanwhile) return { log: log.location, ...recoveredMeanwhile, warnings };
+    }
     const result = await recoverEvalLog(log.location, {
       ...options,
       output,
@@ -134,6 +141,32 @@ async function recoverOne(
   } catch (error) {
     return { log: log.location, ...failure(error), warnings };
   }
+}
+
+/**
+ * The logs newest first, from a random place in that list round to its start: sweepers started
+ * together then spread over the logs, each meeting the others' logs mostly once they are done
+ * (one stat) rather than while they are leased (several requests each).
+ */
+function ownOrder<T>(logs: T[]): T[] {
+  const start = randomInt(Math.max(1, logs.length));
+  return [...logs.slice(start), ...logs.slice(0, start)];
+}
+
+/**
+ * A recovered copy written beside the log since this sweep's scan was written by another
+ * sweeper, which held the lease: said from one stat, where taking the lease and reading the
+ * log would tell the same after several requests. Outputs are beside the logs here, so the
+ * scan has their versions.
+ */
+async function recoveredSinceScan(
+  storage: Storage,
+  output: string,
+  scannedTags: ReadonlyMap<string, string>,
+): Promise<Pick<FleetOutcome, 'status' | 'reason' | 'code'> | undefined> {
+  const now = await storage.stat(output);
+  if (!now || now.etag === scannedTags.get(output)) return undefined;
+  return { status: 'skipped', reason: `already recovered to ${output} during this sweep (by another sweeper)`, code: 'RECOVERY_NOT_AVAILABLE' };
 }
 
 /** `<outputDir>/<path below the log dir, -recovered.eval>`, or beside the log. */

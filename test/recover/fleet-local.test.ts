@@ -5,9 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { defaultOutputPath } from '../../src/recover/output-path.js';
+import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
+import { recoverFleet } from '../../src/recover/recover-fleet.js';
+import { storageFor } from '../../src/storage/storage-for.js';
+import type { Storage } from '../../src/storage/storage.js';
 import { layOutCrashedFixtures, databaseLogName, filestoreLogName } from '../support/crashed-layout.js';
 import { isOneLineError } from '../support/cli.js';
 import { runCliIn } from '../support/recover-cli.js';
@@ -36,6 +41,32 @@ describe('--all and --clean on a local log dir', conformanceSuiteOptions(), () =
       assert.ok(existsSync(join(layout.root, output)));
     }
     assert.match(result.stdout, /^2 recovered \(20 samples\), 0 skipped, 1 failed of 3 unfinished logs \(3 logs under logs\) in [\d.]+ s$/m);
+  });
+
+  it('a log another sweeper recovered after this sweep listed the dir is skipped as already recovered, its output left as written', async (t) => {
+    const { layout } = await fixtures(t);
+    const real = storageFor(layout.logsDir);
+    const otherOutput = defaultOutputPath(layout.filestoreLog);
+    let written: Awaited<ReturnType<typeof stat>> | undefined;
+    // The other sweeper recovers one log just after this sweep's listing.
+    const storage: Storage = Object.assign(Object.create(real) as Storage, {
+      walk: async (directory: string) => {
+        const files = await real.walk(directory);
+        await recoverEvalLog(layout.filestoreLog, { dataDir: layout.dataDir });
+        written = await stat(otherOutput);
+        return files;
+      },
+    });
+    const { outcomes, summary } = await recoverFleet(layout.logsDir, { storage, dataDir: layout.dataDir, jobs: 1 });
+    const byLog = new Map(outcomes.map((outcome) => [outcome.log, outcome]));
+    assert.equal(byLog.get(layout.databaseLog)?.status, 'recovered');
+    const skipped = byLog.get(layout.filestoreLog);
+    assert.equal(skipped?.status, 'skipped');
+    assert.equal(skipped?.reason, `already recovered to ${otherOutput} during this sweep (by another sweeper)`);
+    assert.equal(summary.recovered, 1);
+    assert.equal(summary.skipped, 1);
+    const after = await stat(otherOutput);
+    assert.deepEqual([after.mtimeMs, after.ino, after.size], [written?.mtimeMs, written?.ino, written?.size], 'the other sweeper\'s output untouched');
   });
 
   it('--min-idle: runs active more recently are left for a later sweep, with their age; older ones are recovered', async (t) => {
