@@ -45,6 +45,12 @@ export class ZipWriter {
   private buffered = 0;
   /** Per entry written: where its data starts, its length, and the CRC-32 of its compressed bytes (for `checkWritten`). */
   private readonly written: number[] = [];
+  /** Per entry written: its local header's offset, and where its record starts in the directory spool. */
+  private readonly headerOffsets: number[] = [];
+  private readonly recordStarts: number[] = [];
+  /** Entries left out of the directory (by the order they were written), and their records' total size. */
+  private readonly dropped = new Set<number>();
+  private droppedBytes = 0;
 
   private constructor(
     readonly path: string,
@@ -157,6 +163,8 @@ export class ZipWriter {
     };
     await this.writeAt(localHeader(entry, nameBytes, zip64), headerOffset);
     this.offset = position;
+    this.headerOffsets.push(headerOffset);
+    this.recordStarts.push(this.directory.size);
     this.directory.append(centralHeader(entry, this.options.forceZip64 === true));
     this.entryCount++;
     this.written.push(headerOffset + headerSize, compressedSize, rawCrc);
@@ -164,14 +172,27 @@ export class ZipWriter {
   }
 
   /**
+   * Leaves an entry written earlier out of the archive's directory (a sample replaced by a later
+   * attempt of it), from the next `writeCentralDirectory` on. Its bytes stay where they are, as
+   * space no reader of the directory sees.
+   */
+  drop(entry: Pick<ZipEntry, 'localHeaderOffset'>): void {
+    const ordinal = sortedIndexOf(this.headerOffsets, entry.localHeaderOffset);
+    if (ordinal === undefined) throw new ZipFormatError(`${this.path}: no entry of this archive starts at byte ${entry.localHeaderOffset}`);
+    if (this.dropped.has(ordinal)) return;
+    this.dropped.add(ordinal);
+    this.droppedBytes += (this.recordStarts[ordinal + 1] ?? this.directory.size) - this.recordStarts[ordinal]!;
+  }
+
+  /**
    * Writes the central directory and end records after the entries, leaving a complete
    * archive on disk. Later entries overwrite them; call again to complete the archive again.
    */
   async writeCentralDirectory(): Promise<number> {
-    const [count, directorySize] = [this.entryCount, this.directory.size];
+    const [count, directorySize] = [this.entryCount - this.dropped.size, this.directory.size - this.droppedBytes];
     const directoryOffset = this.offset;
     let position = directoryOffset;
-    for await (const chunk of this.directory.chunks(this.buffer.length)) {
+    for await (const chunk of this.keptRecords()) {
       await this.writeAt(chunk, position);
       position += chunk.length;
     }
@@ -220,6 +241,26 @@ export class ZipWriter {
         at = end;
       }
       if (crc !== expected) throw new ZipFormatError(`${this.path}: entry ${index / 3 + 1} reads back other than it was written`);
+    }
+  }
+
+  /** The directory spool's bytes, less the records of dropped entries. */
+  private async *keptRecords(): AsyncGenerator<Uint8Array> {
+    const skipped = [...this.dropped].sort((a, b) => a - b).map((ordinal) => [this.recordStarts[ordinal]!, this.recordStarts[ordinal + 1] ?? this.directory.size] as const);
+    let at = 0;
+    let next = 0;
+    for await (const chunk of this.directory.chunks(this.buffer.length)) {
+      const chunkEnd = at + chunk.length;
+      let from = at;
+      while (next < skipped.length && skipped[next]![0] < chunkEnd) {
+        const [start, end] = skipped[next]!;
+        if (start > from) yield chunk.subarray(from - at, start - at);
+        from = Math.max(from, Math.min(end, chunkEnd));
+        if (end > chunkEnd) break;
+        next++;
+      }
+      if (from < chunkEnd) yield chunk.subarray(from - at, chunkEnd - at);
+      at = chunkEnd;
     }
   }
 
@@ -341,4 +382,17 @@ function endOfCentralDirectory(count: number, directorySize: number, directoryOf
   record.writeUInt32LE(zip64 ? Zip64Sentinel.u32 : directorySize, 12);
   record.writeUInt32LE(zip64 ? Zip64Sentinel.u32 : directoryOffset, 16);
   return record;
+}
+
+/** Where `value` is in an ascending array, or undefined. */
+function sortedIndexOf(sorted: readonly number[], value: number): number | undefined {
+  let [low, high] = [0, sorted.length - 1];
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const found = sorted[middle]!;
+    if (found === value) return middle;
+    if (found < value) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
 }

@@ -213,6 +213,48 @@ describe('ZipWriter, read back by our reader and by Python zipfile', { ...python
     });
   });
 
+  it('drop leaves an entry out of the directory from the next write on: a later entry of the same name is the only one either reader sees', async () => {
+    const path = tmp.file('dropped.eval');
+    const writer = await ZipWriter.create(path);
+    await writer.add('_journal/start.json', '{"version":2}', { method: deflate });
+    const first = await writer.add('samples/1_epoch_1.json', '{"attempt":1}', { method: deflate });
+    await writer.add('samples/2_epoch_1.json', '{"attempt":1}', { method: deflate });
+    await writer.writeCentralDirectory();
+    writer.drop(first);
+    writer.drop(first);
+    await writer.add('samples/1_epoch_1.json', '{"attempt":2}', { method: deflate });
+    await writer.close();
+    const python = pythonReadZip(path);
+    assert.equal(python.testzip, null);
+    assert.deepEqual(
+      python.entries.map((entry) => entry.name),
+      ['_journal/start.json', 'samples/2_epoch_1.json', 'samples/1_epoch_1.json'],
+    );
+    await withReader(path, async (reader) => {
+      assert.equal(reader.allEntries.length, 3);
+      assert.deepEqual(await reader.json(reader.entry('samples/1_epoch_1.json')!), { attempt: 2 });
+    });
+    assert.throws(() => writer.drop({ localHeaderOffset: 7 }), ZipFormatError);
+  });
+
+  it('drops records anywhere in a directory larger than one read of it (records split across chunks)', async () => {
+    const path = tmp.file('dropped-many.zip');
+    const count = 20_000;
+    const writer = await ZipWriter.create(path);
+    const entries: ZipEntry[] = [];
+    for (let i = 0; i < count; i++) entries.push(await writer.add(`samples/${i}_epoch_1.json`, '', { method: stored, date: new Date(2025, 0, 1) }));
+    // The record that spans the first 1 MiB read of the directory (46 fixed bytes and its name each), and its neighbours.
+    let spanning = 0;
+    for (let start = 0; start + 46 + entries[spanning]!.name.length <= 1024 * 1024; spanning++) start += 46 + entries[spanning]!.name.length;
+    const droppedIndexes = [0, 1, 7, 12_345, spanning - 1, spanning, spanning + 1, count - 1];
+    for (const index of droppedIndexes) writer.drop(entries[index]!);
+    await writer.close();
+    const kept = entries.map((entry) => entry.name).filter((_, index) => !droppedIndexes.includes(index));
+    const output = runPython("import sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint('\\n'.join(i.filename for i in z.infolist()))", { args: [path] });
+    assert.deepEqual(output.toString().trim().split('\n'), kept);
+    await withReader(path, async (reader) => assert.deepEqual(reader.allEntries.map((entry) => entry.name), kept));
+  });
+
   it('leaves an unreadable (truncated) archive when abandoned before any directory', async () => {
     const path = tmp.file('abandoned.eval');
     const writer = await ZipWriter.create(path);
