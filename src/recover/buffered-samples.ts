@@ -7,7 +7,8 @@
 import type { SampleBufferSource } from '../buffer/sample-buffer-source.js';
 import type { BufferedSampleEntry } from '../buffer/buffered-sample.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
-import { EvalSampleSummarySchema, validate, type EvalSample, type EvalSampleSummary } from '../eval/schemas.js';
+import type { EvalLogReader } from '../eval/eval-log-reader.js';
+import { EvalSampleSummarySchema, validate, type EvalError, type EvalSample, type EvalSampleSummary } from '../eval/schemas.js';
 import { warnings, type WarningHandler } from '../warnings.js';
 import { isSampleDamage } from './flushed-samples.js';
 import { reconstructSample } from './reconstruct-sample.js';
@@ -23,7 +24,7 @@ export interface RebuildContext {
 export async function rebuildBufferedSample(
   source: SampleBufferSource,
   entry: BufferedSampleEntry,
-  write: (sample: EvalSample, summary: EvalSampleSummary) => Promise<void>,
+  write: (sample: EvalSample, summary: EvalSampleSummary) => Promise<unknown>,
   { location, noEvents, evalSandbox, warn }: RebuildContext,
 ): Promise<EvalSampleSummary | undefined> {
   const label = `sample id=${describeId(entry.id)} epoch=${String(entry.epoch)}`;
@@ -47,6 +48,30 @@ export async function rebuildBufferedSample(
     warn(warnings.sampleUnreadable(`${location}: buffered ${label} cannot be rebuilt (${reason.slice(0, 300)}): left out`, details, location));
     return undefined;
   }
+}
+
+/**
+ * The errors of a flushed attempt that a newer buffered attempt replaces (a sample run again
+ * after it failed, as a resumed run does): its `error_retries`, then its `error`, for the newer
+ * attempt's `error_retries`. Empty when it succeeded or cannot be read.
+ */
+export async function replacedAttemptErrors(log: EvalLogReader, name: string): Promise<EvalError[]> {
+  const entry = log.zip.entry(name);
+  if (!entry) return [];
+  try {
+    const flushed = await log.readSample(entry);
+    return flushed.error ? [...((flushed.error_retries ?? []) as EvalError[]), flushed.error] : [];
+  } catch (error) {
+    if (isSampleLevel(error)) return [];
+    throw error;
+  }
+}
+
+/** Puts the replaced attempts' errors before the sample's own retries, and counts them in its summary. */
+export function withEarlierErrors(sample: EvalSample, summary: EvalSampleSummary, earlier: readonly EvalError[]): void {
+  if (earlier.length === 0) return;
+  sample.error_retries = [...earlier, ...(sample.error_retries ?? [])];
+  summary.retries = sample.error_retries.length;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { EvalSample, EvalSampleSummary, LogStart } from '../eval/schemas.js
 import type { Storage } from '../storage/storage.js';
 import { warnings, type RecoveryWarning, type WarningHandler } from '../warnings.js';
 import type { CrashedRun } from './crashed-run.js';
-import { rebuildBufferedSample } from './buffered-samples.js';
+import { rebuildBufferedSample, replacedAttemptErrors, withEarlierErrors } from './buffered-samples.js';
 import { bufferedAfterCopy, copyFlushedSamples } from './flushed-samples.js';
 import { parentLocation } from './output-path.js';
 import type { RecoverOptions, RecoveryResult } from './recover-eval-log.js';
@@ -150,7 +150,12 @@ export async function recoverCrashedRun(
     let rebuiltCompleted = 0;
     let rebuiltInProgress = 0;
     for (const entry of buffered) {
-      const write = (sample: EvalSample, summary: EvalSampleSummary) => writer!.addSample(sample, summary);
+      const name = sampleEntryName(entry.id, entry.epoch);
+      const earlierErrors = plan.replaced.has(name) ? await replacedAttemptErrors(log, name) : [];
+      const write = (sample: EvalSample, summary: EvalSampleSummary) => {
+        withEarlierErrors(sample, summary, earlierErrors);
+        return writer!.addSample(sample, summary);
+      };
       const summary = await rebuildBufferedSample(source, entry, write, { location, noEvents: options.noEvents, evalSandbox: start.eval.sandbox, warn });
       if (!summary) continue;
       await counted(summary);

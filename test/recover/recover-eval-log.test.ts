@@ -21,6 +21,7 @@ import { arithHeader, arithId, arithSample, arithStart } from '../support/arith-
 import { pythonReadsZip } from '../support/python.js';
 import {
   bufferSample,
+  erroredSample,
   errorMessage,
   faultyStorage,
   key,
@@ -259,6 +260,29 @@ describe('recoverEvalLog', () => {
     assert.equal(recovered.samples.get('1:1')!.completed_at, later.completed_at);
     assert.equal(recovered.samples.get('1:1')!.scores!.match!.value, 'I');
     assert.equal(recovered.summaries.length, 2);
+  });
+
+  it('a flushed sample that failed, with a later finished attempt in the buffer: the later attempt keeps the failed one\'s errors in error_retries', async (t) => {
+    const scratch = await makeScratch(t);
+    const log = scratch.log();
+    const firstError = { message: 'TimeoutError: first', traceback: 'Traceback...\nTimeoutError: first\n', traceback_ansi: 'TimeoutError: first\n' };
+    const failed = { ...erroredSample(sample(1)), error_retries: [firstError] };
+    await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }), [[failed, sample(2)]]);
+    const later = { ...sample(1), completed_at: '2026-11-22T13:00:00.000+00:00' };
+    const db = openBufferDatabase(log, scratch.dataDir);
+    bufferSample(db, later, 'completed');
+    await db.close({ cleanup: false });
+    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+    assert.deepEqual([result.samples, result.flushed, result.completed, result.errors], [2, 1, 1, 0]);
+    const recovered = await readLog(result.output);
+    const rebuilt = recovered.samples.get('1:1')!;
+    assert.equal(rebuilt.error ?? undefined, undefined);
+    assert.deepEqual(
+      rebuilt.error_retries?.map((error) => (error as { message: string }).message),
+      ['TimeoutError: first', errorMessage],
+    );
+    assert.equal(recovered.summaries.find((summary) => summary.id === arithId(1))!.retries, 2);
+    assert.equal(recovered.samples.get(sampleKey(2))!.error_retries?.length ?? 0, 0);
   });
 
   describe('buffered sample details', () => {
