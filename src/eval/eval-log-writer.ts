@@ -24,6 +24,11 @@ export interface EvalLogWriterOptions extends ZipWriterOptions {
    * eval must.
    */
   publishOnlyAtFinish?: boolean;
+  /**
+   * Writes what the log starts with after its start journal and before its first flush (the
+   * samples of a run being resumed), so the log it replaces is replaced only by one holding them.
+   */
+  seed?: (writer: EvalLogWriter) => Promise<void>;
 }
 
 export interface FinishOptions {
@@ -67,15 +72,31 @@ export class EvalLogWriter {
     const zip = await ZipWriter.create(join(workDirectory, 'log.eval'), options);
     const summaries = await SummarySpool.create();
     const writer = new EvalLogWriter(location, storage, workDirectory, zip, summaries, options.method, options.publishOnlyAtFinish === true);
-    await writer.addJson(EntryName.start, start);
-    await writer.flush();
+    try {
+      await writer.addJson(EntryName.start, start);
+      await options.seed?.(writer);
+      await writer.flush();
+    } catch (error) {
+      await writer.close();
+      throw error;
+    }
     return writer;
   }
 
   /** Adds a finished sample; its summary joins the next flush's journal entry. */
-  async addSample(sample: EvalSample, summary: EvalSampleSummary = summarizeSample(sample)): Promise<void> {
-    await this.addJson(sampleEntryName(sample.id, sample.epoch), sample);
+  async addSample(sample: EvalSample, summary: EvalSampleSummary = summarizeSample(sample)): Promise<ZipEntry> {
+    const entry = await this.addJson(sampleEntryName(sample.id, sample.epoch), sample);
     await this.addSummary(summary);
+    return entry;
+  }
+
+  /**
+   * Leaves a sample entry added earlier out of the log from the next flush on: a later attempt
+   * of that sample replaces it (its summary, added later, is the one `summaries.json` keeps).
+   */
+  dropSample(entry: Pick<ZipEntry, 'localHeaderOffset'>): void {
+    this.assertOpen();
+    this.zip.drop(entry);
   }
 
   /**
@@ -84,9 +105,9 @@ export class EvalLogWriter {
    * left out and the error thrown; the log is as before. Its summary (from that log's summaries)
    * is added with `addSummary`, now or later.
    */
-  async addRawSample(entry: ZipEntry, raw: CheckedRawEntry, name = entry.name): Promise<void> {
+  async addRawSample(entry: ZipEntry, raw: CheckedRawEntry, name = entry.name): Promise<ZipEntry> {
     this.assertOpen();
-    await this.zip.addRaw(entry, raw.chunks, name);
+    return this.zip.addRaw(entry, raw.chunks, name);
   }
 
   /** Records a sample's summary; it joins the next flush's journal entry and `summaries.json`. */
@@ -99,6 +120,11 @@ export class EvalLogWriter {
   async flush(): Promise<void> {
     await this.journalPendingSummaries();
     if (!this.publishOnlyAtFinish) await this.publish();
+  }
+
+  /** The latest summary of each sample added so far, in the order they were added (read back from disk). */
+  latestSummaries(): AsyncGenerator<EvalSampleSummary> {
+    return this.summaries.latest();
   }
 
   /** Writes `summaries.json`, `reductions.json` (when given) and `header.json`, publishes, and closes. */
@@ -133,9 +159,9 @@ export class EvalLogWriter {
     await this.zip.add(journalSummaryName(++this.journalIndex), entry, this.entryOptions());
   }
 
-  private async addJson(name: string, value: unknown): Promise<void> {
+  private async addJson(name: string, value: unknown): Promise<ZipEntry> {
     this.assertOpen();
-    await this.zip.add(name, stringifyPythonJson(value), this.entryOptions());
+    return this.zip.add(name, stringifyPythonJson(value), this.entryOptions());
   }
 
   private entryOptions(): { method?: number } {

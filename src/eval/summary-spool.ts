@@ -28,18 +28,21 @@ export class SummarySpool {
     return text;
   }
 
-  /** The JSON array of the latest summary of each sample, in chunks. */
-  async *json(): AsyncGenerator<Uint8Array> {
-    const unsettled = this.keys.unsettled();
-    if (unsettled.size) {
-      let line = 0;
-      for await (const batch of this.file.lineBatches()) {
-        for (const { bytes } of batch) {
-          if (unsettled.has(line)) this.keys.settle(line, keyOfLine(bytes, this.file.path));
-          line++;
-        }
+  /** The latest summary of each sample, parsed, in line order. */
+  async *latest(): AsyncGenerator<EvalSampleSummary> {
+    await this.settle();
+    let line = 0;
+    for await (const batch of this.file.lineBatches()) {
+      for (const { bytes } of batch) {
+        const text = Buffer.from(bytes).toString('utf8');
+        if (this.keys.isLast(line++, () => keyOfLine(bytes, this.file.path))) yield parsePythonJson(text, this.file.path) as EvalSampleSummary;
       }
     }
+  }
+
+  /** The JSON array of the latest summary of each sample, in chunks. */
+  async *json(): AsyncGenerator<Uint8Array> {
+    await this.settle();
     const comma = Buffer.from(',');
     yield Buffer.from('[');
     let line = 0;
@@ -56,6 +59,19 @@ export class SummarySpool {
       if (kept.length) yield Buffer.concat(kept);
     }
     yield Buffer.from(']');
+  }
+
+  /** Gives every line whose key was not kept in memory its key, read back from the file. */
+  private async settle(): Promise<void> {
+    const unsettled = this.keys.unsettled();
+    if (!unsettled.size) return;
+    let line = 0;
+    for await (const batch of this.file.lineBatches()) {
+      for (const { bytes } of batch) {
+        if (unsettled.has(line)) this.keys.settle(line, keyOfLine(bytes, this.file.path));
+        line++;
+      }
+    }
   }
 
   /** Removes the file. */

@@ -1,4 +1,4 @@
-import type { EvalLogHeader, LogStart } from '../eval/schemas.js';
+import type { EvalError, EvalLogHeader, EvalStatus, LogStart } from '../eval/schemas.js';
 import type { RunTotals } from './run-totals.js';
 
 export const recoveredError = {
@@ -14,12 +14,22 @@ export function recoveredHeader(
   results: Record<string, unknown> | undefined,
   configUpdates: unknown[] | undefined,
 ): EvalLogHeader {
+  return headerFromTotals(start, totals, results, { status: 'error', error: recoveredError, configUpdates });
+}
+
+/** A finished log's header whose stats (and results, when given) come from its samples' summaries. */
+export function headerFromTotals(
+  start: LogStart,
+  totals: RunTotals,
+  results: Record<string, unknown> | undefined,
+  { status, error, configUpdates }: { status: EvalStatus; error?: EvalError; configUpdates?: unknown[] },
+): EvalLogHeader {
   // Inspect's read_eval_log_samples needs the dataset's ids; a start without them gets the ids recovered.
   const ids = totals.sampleIds;
   const spec = ids && start.eval.dataset.sample_ids == null ? { ...start.eval, dataset: { ...start.eval.dataset, sample_ids: [...ids.values()] } } : start.eval;
   return {
     version: 2,
-    status: 'error',
+    status,
     eval: spec,
     plan: start.plan,
     ...(results ? { results } : {}),
@@ -30,7 +40,7 @@ export function recoveredHeader(
       role_usage: totals.roleUsage,
       connection_limit_history: [],
     },
-    error: recoveredError,
+    ...(error ? { error } : {}),
     invalidated: false,
     ...(configUpdates?.length ? { config_updates: configUpdates } : {}),
     tags: [...((start.eval.tags as string[] | undefined) ?? [])].sort(),
