@@ -37,11 +37,11 @@ type SyntheticEvent = { event: string } & Record<string, unknown>;
 
 const time = (index: number, seconds: number) => new Date(runStartMs + index * 50 + seconds * 1000).toISOString().replace('Z', '+00:00');
 
-export function syntheticInit(index: number): SampleInit {
+export function syntheticInit(index: number, epoch = 1): SampleInit {
   const [a, b] = [index * 7, index + 11];
   return {
     id: sampleId(index),
-    epoch: 1,
+    epoch,
     input: `What is ${a} + ${b}? Use the add tool, then reply with just the number.`,
     target: String(a + b),
     metadata: { index, operands: [a, b], kind: index % 2 ? 'odd' : 'even' },
@@ -92,14 +92,14 @@ export function syntheticEvents(index: number, upTo = Number.POSITIVE_INFINITY):
   return events.slice(0, upTo);
 }
 
-export function syntheticSample(index: number): EvalSample {
-  const init = syntheticInit(index);
+export function syntheticSample(index: number, epoch = 1): EvalSample {
+  const init = syntheticInit(index, epoch);
   const events = syntheticEvents(index);
   const last = events.filter((event) => event.event === "model").pop() as unknown as { input: unknown[]; output: { choices: { message: unknown }[] } };
   const answer = init.target as string;
   return {
     id: init.id,
-    epoch: 1,
+    epoch,
     input: init.input,
     target: init.target,
     messages: [...last.input, last.output.choices[0]!.message],
@@ -114,7 +114,8 @@ export function syntheticSample(index: number): EvalSample {
     completed_at: time(index, 6),
     total_time: 6,
     working_time: 5.6,
-    uuid: `bench${String(index).padStart(17, '0')}`,
+    // 22 characters, as Inspect's shortuuids.
+    uuid: epoch === 1 ? `bench${String(index).padStart(17, '0')}` : `e${epoch}${String(index).padStart(21 - String(epoch).length, '0')}`,
     error_retries: [],
     attachments: {},
   };

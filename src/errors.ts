@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'RECOVERY_NOT_AVAILABLE'
   | 'LOG_LEASED'
   | 'LOG_START'
+  | 'RESUME_MISMATCH'
+  | 'RESUME_REFUSED'
   | 'VERIFY_FAILED'
   | 'READER_CLOSED'
   | 'WRITER_CLOSED'
@@ -135,6 +137,24 @@ export class LogLeasedError extends InspectRecoverError {
 export class LogStartError extends InspectRecoverError {
   constructor(message: string) {
     super('LOG_START', message, { exitCode: 2 });
+  }
+}
+
+/** A run resumed with another task, other task arguments, other sample ids or epochs than its log's: the message names each difference. */
+export class ResumeMismatchError extends InspectRecoverError {
+  constructor(
+    message: string,
+    /** The fields that differ (`eval.task`, `eval.task_args`, `eval.dataset.sample_ids`, `eval.config.epochs`). */
+    readonly fields: string[],
+  ) {
+    super('RESUME_MISMATCH', message, { exitCode: 2 });
+  }
+}
+
+/** A log that cannot be resumed: finished successfully, still running, or not an eval log. */
+export class ResumeRefusedError extends InspectRecoverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RESUME_REFUSED', message, { exitCode: 2, ...options });
   }
 }
 

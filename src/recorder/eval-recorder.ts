@@ -5,21 +5,27 @@
  * for the next flush) lives in the sample-buffer database (SampleBufferDatabase). After a SIGKILL,
  * every sample is in one of the two, and `inspect log recover` (or this library) rebuilds the run.
  *
- *   const recorder = await EvalRecorder.start('logs/run.eval', logStart);
- *   recorder.sampleStarted({ id: 1, epoch: 1, input, target });
- *   recorder.events(1, 1, [event, ...]);            // as the sample runs; updates reuse the uuid
- *   await recorder.sampleCompleted(evalSample);
- *   await recorder.finish(header, reductions);      // or abandon() to leave it recoverable
+ *   const recorder = await EvalRecorder.start('logs/run.eval', logStart);   // or resume(log, logStart)
+ *   for (const { id, epoch } of recorder.remaining()) {
+ *     recorder.sampleStarted({ id, epoch, input, target });
+ *     recorder.events(id, epoch, [event, ...]);      // as the sample runs; updates reuse the uuid
+ *     await recorder.sampleCompleted(evalSample);    // a sample run again replaces its row
+ *   }
+ *   await recorder.finish();                         // results from the final rows; or abandon()
  */
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
 import { completeLogStart } from '../eval/log-start.js';
 import { summarizeSample } from '../eval/sample-summary.js';
-import type { EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
+import type { EvalError, EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferEvent, TaskMetric } from '../buffer/schemas.js';
 import { SampleBufferDatabase, type BufferSyncHook } from '../buffer/database/writer.js';
-import type { SampleId, SampleRef } from '../sample-ref.js';
+import { logKey, type SampleId, type SampleRef } from '../sample-ref.js';
 import { FilestoreSyncHook } from '../buffer/filestore/sync-hook.js';
 import { shortUuid } from '../buffer/short-uuid.js';
+import { storageFor } from '../storage/storage-for.js';
+import { warningSink, type WarningOptions } from '../warnings.js';
+import { finishedRun } from './finished-run.js';
+import { copySampleRows, openForResume, type SampleRow } from './resumed-log.js';
 
 export interface EvalRecorderOptions {
   /** Inspect's data dir, where the buffer database goes; default `inspectDataDir()`. */
@@ -33,6 +39,14 @@ export interface EvalRecorderOptions {
    * syncing at most every `intervalSeconds`; ignored when `sync` is given.
    */
   shared?: { intervalSeconds: number };
+}
+
+export interface ResumeOptions extends EvalRecorderOptions, WarningOptions {
+  /**
+   * Whether samples whose last attempt errored (cancelled by the crash included) are to be run
+   * again: in `remaining()`, not `completed()`. Default true; false keeps their rows as final.
+   */
+  retryErrors?: boolean;
 }
 
 /** What is known when a sample begins (the dataset sample, as in Inspect's `sample_init` event). */
@@ -57,6 +71,11 @@ export class EvalRecorder {
     private readonly log: EvalLogWriter,
     private readonly buffer: SampleBufferDatabase,
     private readonly logBuffer: number,
+    /** The run's start, as in its log. */
+    readonly logStart: LogStart,
+    /** The latest row of each sample in the log, by `logKey`. */
+    private readonly rows: Map<string, SampleRow>,
+    private readonly retryErrors: boolean,
   ) {}
 
   /**
@@ -67,14 +86,62 @@ export class EvalRecorder {
   static async start(logLocation: string, given: LogStart, options: EvalRecorderOptions = {}): Promise<EvalRecorder> {
     const logStart = completeLogStart(given);
     const log = await EvalLogWriter.create(logLocation, logStart);
+    return EvalRecorder.withBuffer(log, logLocation, logStart, new Map(), options, true);
+  }
+
+  /**
+   * Continues the run of a log that did not finish: a crashed log is recovered in place from its
+   * buffer first (as `--overwrite`, with recovery's checks), a recovered or errored one is taken
+   * as it is. The same `eval_id` and `run_id` go on; its samples stay, and `remaining()` says
+   * which are still to run. Refused with a ResumeMismatchError naming each difference when
+   * `given` has another task, other task arguments, other sample ids or other epochs; with a
+   * ResumeRefusedError when the log finished successfully or is still running.
+   */
+  static async resume(logLocation: string, given: LogStart, options: ResumeOptions = {}): Promise<EvalRecorder> {
+    completeLogStart(given);
+    const storage = storageFor(logLocation);
+    const warn = warningSink(options, { log: logLocation });
+    const { start, reader } = await openForResume(logLocation, given, { storage, dataDir: options.dataDir, warn });
+    const rows = new Map<string, SampleRow>();
+    let log: EvalLogWriter;
+    try {
+      log = await EvalLogWriter.create(logLocation, start, { storage, seed: (writer) => copySampleRows(reader, writer, rows, warn) });
+    } finally {
+      await reader.close();
+    }
+    return EvalRecorder.withBuffer(log, logLocation, start, rows, options, options.retryErrors ?? true);
+  }
+
+  private static withBuffer(log: EvalLogWriter, logLocation: string, logStart: LogStart, rows: Map<string, SampleRow>, options: EvalRecorderOptions, retryErrors: boolean): EvalRecorder {
     try {
       const sync = options.sync ?? (options.shared ? new FilestoreSyncHook(options.shared) : undefined);
       const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync });
-      return new EvalRecorder(log, buffer, options.logBuffer ?? defaultLogBuffer(logStart));
+      return new EvalRecorder(log, buffer, options.logBuffer ?? defaultLogBuffer(logStart), logStart, rows, retryErrors);
     } catch (error) {
-      await log.close();
+      void log.close();
       throw error;
     }
+  }
+
+  /** Whether the log holds a final row of this sample: one that succeeded (or errored, with `retryErrors: false`). */
+  completed(id: SampleId, epoch: number): boolean {
+    const row = this.rows.get(logKey(id, epoch));
+    return row !== undefined && (row.errors === undefined || !this.retryErrors);
+  }
+
+  /** The errors of the sample's attempts so far, oldest first (empty when none failed, or its last attempt succeeded). */
+  failedAttempts(id: SampleId, epoch: number): readonly EvalError[] {
+    return this.rows.get(logKey(id, epoch))?.errors ?? [];
+  }
+
+  /** The dataset's samples × epochs not yet completed, in dataset order then epoch: what is left to run. */
+  remaining(): SampleRef[] {
+    const epochs = this.logStart.eval.config.epochs ?? 1;
+    const left: SampleRef[] = [];
+    for (const id of this.logStart.eval.dataset.sample_ids ?? []) {
+      for (let epoch = 1; epoch <= epochs; epoch++) if (!this.completed(id, epoch)) left.push({ id, epoch });
+    }
+    return left;
   }
 
   /** The buffer database file (with `-wal` and `-shm` next to it). */
@@ -113,13 +180,22 @@ export class EvalRecorder {
 
   /**
    * A sample finished: its final summary and full metadata go to the buffer first, then the sample
-   * joins the log, which is flushed when `logBuffer` samples are waiting.
+   * joins the log, which is flushed when `logBuffer` samples are waiting. A sample the log holds
+   * already (run again) replaces its row there, by (id, epoch); the errors of its earlier
+   * attempts go before its own `error_retries`, as Inspect keeps a retried sample's, and the
+   * summary's `retries` counts them.
    */
-  async sampleCompleted(sample: EvalSample): Promise<void> {
+  async sampleCompleted(completed: EvalSample): Promise<void> {
+    const key = logKey(completed.id, completed.epoch);
+    const earlierErrors = this.rows.get(key)?.errors ?? [];
+    const sample: EvalSample = earlierErrors.length ? { ...completed, error_retries: [...earlierErrors, ...(completed.error_retries ?? [])] } : completed;
     const summary = summarizeSample(sample);
     this.buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
     await this.enqueue(async () => {
-      await this.log.addSample(sample, summary);
+      const earlier = this.rows.get(key);
+      if (earlier) this.log.dropSample(earlier.entry);
+      const entry = await this.log.addSample(sample, summary);
+      this.rows.set(key, { entry, ...(sample.error ? { errors: [...((sample.error_retries ?? []) as EvalError[]), sample.error] } : {}) });
       this.unflushed.push({ id: sample.id, epoch: sample.epoch });
       if (this.unflushed.length >= this.logBuffer) await this.flushLog();
     });
@@ -130,9 +206,22 @@ export class EvalRecorder {
     return this.enqueue(() => this.flushLog());
   }
 
-  /** The final log write (summaries, reductions, header), then the buffer is deleted: the run is over. */
-  async finish(header: EvalLogHeader, reductions?: EvalSampleReductions): Promise<void> {
-    await this.enqueue(() => this.log.finish({ header, reductions }));
+  /**
+   * The final log write (summaries, reductions, header), then the buffer is deleted: the run is
+   * over. Without a header, status `success` with results, reductions and stats computed over
+   * the log's final rows (one per sample), which is what a resumed run needs: the samples of its
+   * earlier processes count too.
+   */
+  async finish(header?: EvalLogHeader, reductions?: EvalSampleReductions): Promise<void> {
+    await this.enqueue(async () => {
+      if (header) return this.log.finish({ header, reductions });
+      const computed = await finishedRun(this.logStart, this.log.latestSummaries());
+      try {
+        await this.log.finish({ header: computed.header, ...(computed.reductions ? { reductions: computed.reductions } : {}) });
+      } finally {
+        await computed.close();
+      }
+    });
     await this.buffer.close({ cleanup: true });
   }
 

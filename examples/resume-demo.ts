@@ -1,0 +1,130 @@
+/**
+ * A TypeScript harness that resumes where it crashed: run again after a SIGKILL, it calls
+ * `EvalRecorder.resume` (which recovers the crashed log in place), runs only `remaining()`, and
+ * ends with one `success` log. Some samples fail on their first attempt and pass when run again;
+ * their failed attempts are kept in `error_retries`.
+ *
+ * Usage: node dist/examples/resume-demo.js [dir]       the demo: crashes the harness at three
+ *                                                     random samples, then lets it finish
+ *        node dist/examples/resume-demo.js --harness <log> <data dir> <samples> <epochs>
+ *                                                     one run of the harness (what the demo
+ *                                                     starts); prints `done <id> <epoch> ok|error`
+ *                                                     per sample, then `finished`
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { EvalSample, LogStart } from '../src/eval/schemas.js';
+import { EvalLogReader } from '../src/eval/eval-log-reader.js';
+import { EvalRecorder } from '../src/recorder/eval-recorder.js';
+import { syntheticEvents, syntheticInit, syntheticSample, syntheticStart } from './synthetic-eval.js';
+
+const here = fileURLToPath(import.meta.url);
+
+/** The run: `samples` arithmetic samples × `epochs`. */
+export function resumeDemoStart(samples: number, epochs: number): LogStart {
+  const start = syntheticStart(samples, 'arith_resume');
+  return { ...start, eval: { ...start.eval, config: { ...start.eval.config, epochs } } };
+}
+
+/** Every 23rd sample fails the first time it runs, as a flaky model API would. */
+const failsFirst = (index: number) => index % 23 === 0;
+
+async function harness(log: string, dataDir: string, samples: number, epochs: number): Promise<void> {
+  const start = resumeDemoStart(samples, epochs);
+  const recorder = existsSync(log) ? await EvalRecorder.resume(log, start, { dataDir }) : await EvalRecorder.start(log, start, { dataDir, logBuffer: 10 });
+  const indexOf = new Map(start.eval.dataset.sample_ids!.map((id, position) => [String(id), position + 1]));
+  // Samples that fail are run again in this process too, up to three attempts in all.
+  for (let left = recorder.remaining(); left.length > 0; left = left.filter(({ id, epoch }) => !recorder.completed(id, epoch) && recorder.failedAttempts(id, epoch).length < 3)) {
+    for (const { id, epoch } of left) {
+      const index = indexOf.get(String(id))!;
+      const startedAt = now();
+      recorder.sampleStarted(syntheticInit(index, epoch));
+      recorder.events(id, epoch, syntheticEvents(index));
+      const failing = failsFirst(index) && recorder.failedAttempts(id, epoch).length === 0;
+      // Each attempt carries its own times: which of two attempts is the later one is told by them.
+      const sample = failing ? failedSample(index, epoch) : syntheticSample(index, epoch);
+      await recorder.sampleCompleted({ ...sample, started_at: startedAt, completed_at: now() });
+      process.stdout.write(`done ${JSON.stringify(id)} ${epoch} ${failing ? 'error' : 'ok'}\n`);
+    }
+  }
+  await recorder.finish();
+  process.stdout.write('finished\n');
+}
+
+/** Now as Python's `isoformat()` of an aware time writes it (what Inspect writes). */
+const now = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
+
+function failedSample(index: number, epoch: number): EvalSample {
+  const sample = syntheticSample(index, epoch);
+  const message = 'RateLimitError: 429 Too Many Requests';
+  return { ...sample, scores: {}, error: { message, traceback: `Traceback (most recent call last):\n${message}\n`, traceback_ansi: `${message}\n` } };
+}
+
+/** When a run of the harness is SIGKILLed: once it has run so many samples, or so many ms after it started. */
+export type KillPoint = { afterSamples: number } | { afterMs: number };
+
+/** One run of the harness, SIGKILLed at `kill` (never, when undefined). */
+export function runHarness(
+  log: string,
+  dataDir: string,
+  samples: number,
+  epochs: number,
+  kill?: KillPoint,
+): Promise<{ lines: string[]; killed: boolean; code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [here, '--harness', log, dataDir, String(samples), String(epochs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let stderr = '';
+  let killed = false;
+  const killNow = () => {
+    if (killed || child.exitCode !== null) return;
+    killed = true;
+    child.kill('SIGKILL');
+  };
+  const timer = kill && 'afterMs' in kill ? setTimeout(killNow, kill.afterMs) : undefined;
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    lines.push(line);
+    if (kill && 'afterSamples' in kill && lines.filter((seen) => seen.startsWith('done ')).length >= kill.afterSamples) killNow();
+  });
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ lines, killed, code, stderr });
+    }),
+  );
+}
+
+async function demo(directory: string): Promise<void> {
+  const [samples, epochs] = [40, 2];
+  const log = join(directory, 'logs', `2026-11-22T12-00-00-00-00_arith-resume_${resumeDemoStart(samples, epochs).eval.task_id}.eval`);
+  const dataDir = join(directory, 'data');
+  for (let run = 1; ; run++) {
+    const kill = run <= 3 ? { afterSamples: 1 + Math.floor(Math.random() * 20) } : undefined;
+    const { lines, killed, code, stderr } = await runHarness(log, dataDir, samples, epochs, kill);
+    const done = lines.filter((line) => line.startsWith('done ')).length;
+    process.stdout.write(`run ${run}: ${done} samples run${killed ? ', then SIGKILLed' : ''}\n`);
+    if (!killed) {
+      if (code !== 0) throw new Error(`the harness failed (exit ${code}): ${stderr}`);
+      break;
+    }
+  }
+  const reader = await EvalLogReader.open(log);
+  const header = await reader.header();
+  const summaries = await reader.summaries();
+  await reader.close();
+  const retried = summaries.filter((summary) => (summary.retries ?? 0) > 0).length;
+  process.stdout.write(`${log}: status ${header.status}, ${summaries.length} samples (${samples} × ${epochs}), ${retried} of them retried after an error\n`);
+}
+
+const args = process.argv.slice(2);
+if (args[0] === '--harness') {
+  const [log, dataDir, samples, epochs] = args.slice(1) as [string, string, string, string];
+  await harness(log, dataDir, Number(samples), Number(epochs));
+} else if (process.argv[1] === here) {
+  await demo(args[0] ?? (await mkdtemp(join(tmpdir(), 'resume-demo-'))));
+}

@@ -1,0 +1,146 @@
+/**
+ * A log opened to continue its run (EvalRecorder.resume). A crashed log is first recovered in
+ * place from its buffer, with recovery's own checks and lease (as `--overwrite`); a recovered or
+ * errored log is taken as it is. The harness's start is compared with the log's, then each
+ * sample row of the log is copied, raw and checked, into the writer that continues the run.
+ */
+import { EntryDataError, NotFoundError, RecoveryNotAvailable, ResumeMismatchError, ResumeRefusedError, ZipFormatError } from '../errors.js';
+import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
+import { EvalLogReader } from '../eval/eval-log-reader.js';
+import type { EvalLogWriter } from '../eval/eval-log-writer.js';
+import type { EvalError, LogStart } from '../eval/schemas.js';
+import { recoverEvalLog } from '../recover/recover-eval-log.js';
+import { logKey, type SampleId } from '../sample-ref.js';
+import type { Storage } from '../storage/storage.js';
+import { warnings, type WarningHandler } from '../warnings.js';
+import type { ZipEntry } from '../zip/zip-entry.js';
+
+/** What the recorder keeps of each sample row: where its entry is, and whether its attempt failed. */
+export interface SampleRow {
+  entry: Pick<ZipEntry, 'localHeaderOffset'>;
+  /** The errors of this row's attempts (`error_retries`, then its own `error`): undefined when it succeeded. */
+  errors?: EvalError[];
+}
+
+export interface OpenForResumeOptions {
+  storage: Storage;
+  dataDir?: string;
+  warn: WarningHandler;
+}
+
+/** The log's own start (its ids kept) and a reader of the log as it is now, recovered when it had crashed. */
+export async function openForResume(location: string, given: LogStart, { storage, dataDir, warn }: OpenForResumeOptions): Promise<{ start: LogStart; reader: EvalLogReader }> {
+  const reader = await openLog(storage, location, warn);
+  let start: LogStart;
+  try {
+    // Checked before anything is changed: a log of another run is left as it is.
+    start = await reader.start();
+    assertSameRun(location, start, given);
+    if (reader.finished && (await reader.header()).status === 'success') {
+      throw new ResumeRefusedError(`${location} finished successfully: there is nothing to resume (start a new log for a new run)`);
+    }
+    if (reader.finished) return { start, reader };
+  } catch (error) {
+    await reader.close();
+    throw error;
+  }
+  await reader.close();
+  try {
+    await recoverEvalLog(location, { overwrite: true, dataDir, storage, onWarning: warn });
+  } catch (error) {
+    if (error instanceof RecoveryNotAvailable) throw new ResumeRefusedError(`${location} cannot be resumed: ${error.message}`, { cause: error });
+    throw error;
+  }
+  return { start, reader: await openLog(storage, location, warn) };
+}
+
+/**
+ * Copies each sample row of `reader` into `writer` (entry raw, summary as written), filling
+ * `rows`. An entry that fails its check, or a row without its entry, is left out with
+ * SAMPLE_DAMAGED: that sample is run again.
+ */
+export async function copySampleRows(reader: EvalLogReader, writer: EvalLogWriter, rows: Map<string, SampleRow>, warn: WarningHandler): Promise<void> {
+  const leaveOut = (name: string, why: string) =>
+    warn(warnings.sampleDamaged(`${reader.name}: sample ${JSON.stringify(name)} ${why}; left out of the resumed run, which runs it again`, { entry: name }, reader.name));
+  for await (const row of reader.summaryRows()) {
+    const name = sampleEntryName(row.id, row.epoch);
+    const entry = reader.zip.entry(name);
+    if (!entry || !isSafeEntryName(name)) {
+      leaveOut(name, entry ? 'has a name that would unzip outside samples/' : 'has a summary but no entry');
+      continue;
+    }
+    try {
+      const written = await writer.addRawSample(entry, await reader.zip.checkedRaw(entry));
+      const key = logKey(row.id, row.epoch);
+      const earlier = rows.get(key);
+      if (earlier) writer.dropSample(earlier.entry);
+      await writer.addSummary(row);
+      rows.set(key, { entry: written, ...(row.error ? { errors: await attemptErrors(reader, entry, row.error) } : {}) });
+    } catch (error) {
+      if (!(error instanceof EntryDataError || error instanceof ZipFormatError)) throw error;
+      leaveOut(name, `is damaged (${error.message})`);
+    }
+  }
+}
+
+/** The errors of a failed sample's attempts, oldest first: its `error_retries`, then its `error`. */
+async function attemptErrors(reader: EvalLogReader, entry: ZipEntry, message: string): Promise<EvalError[]> {
+  const sample = await reader.readSample(entry);
+  const retries = (sample.error_retries ?? []) as EvalError[];
+  return [...retries, sample.error ?? { message, traceback: '', traceback_ansi: '' }];
+}
+
+async function openLog(storage: Storage, location: string, warn: WarningHandler): Promise<EvalLogReader> {
+  if (!(await storage.stat(location))) throw new NotFoundError(`${location}: no such log to resume`);
+  try {
+    // A crashed log cut short (a full disk) still gives its start; recovery salvages the rest.
+    return await EvalLogReader.open(storage.byteSource(location), { salvage: true, onWarning: warn });
+  } catch (error) {
+    if (error instanceof ZipFormatError) throw new ResumeRefusedError(`${location} cannot be resumed: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
+
+/** Refuses, naming every difference, a harness whose task, task arguments, sample ids or epochs are not the log's. */
+function assertSameRun(location: string, start: LogStart, given: LogStart): void {
+  const differences: { field: string; text: string }[] = [];
+  const differ = (field: string, logged: unknown, passed: unknown) => differences.push({ field, text: `${field}: the log has ${brief(logged)}, the harness passes ${brief(passed)}` });
+  const [was, now] = [start.eval, given.eval];
+  if (was.task !== now.task) differ('eval.task', was.task, now.task);
+  if (canonicalJson(was.task_args ?? {}) !== canonicalJson(now.task_args ?? {})) differ('eval.task_args', was.task_args ?? {}, now.task_args ?? {});
+  if ((was.config.epochs ?? 1) !== (now.config.epochs ?? 1)) differ('eval.config.epochs', was.config.epochs ?? 1, now.config.epochs ?? 1);
+  const idDifference = sampleIdDifference(was.dataset.sample_ids ?? [], now.dataset.sample_ids ?? []);
+  if (idDifference) differences.push({ field: 'eval.dataset.sample_ids', text: `eval.dataset.sample_ids: ${idDifference}` });
+  if (differences.length === 0) return;
+  throw new ResumeMismatchError(
+    `${location} is another run than the harness's (${differences.map((difference) => difference.text).join('; ')}): not resumed, since its samples would be mixed with these`,
+    differences.map((difference) => difference.field),
+  );
+}
+
+/** What the harness's ids lack and add against the log's (as sets: int 1 and "1" apart), or undefined when they are the same. */
+function sampleIdDifference(logged: readonly SampleId[], passed: readonly SampleId[]): string | undefined {
+  const key = (id: SampleId) => logKey(id, 0);
+  const [was, now] = [new Map(logged.map((id) => [key(id), id])), new Map(passed.map((id) => [key(id), id]))];
+  const removed = [...was.keys()].filter((id) => !now.has(id)).map((id) => was.get(id)!);
+  const added = [...now.keys()].filter((id) => !was.has(id)).map((id) => now.get(id)!);
+  if (removed.length === 0 && added.length === 0) return undefined;
+  const list = (ids: SampleId[]) => `${ids.length} (${ids.slice(0, 3).map((id) => JSON.stringify(typeof id === 'bigint' ? String(id) : id)).join(', ')}${ids.length > 3 ? ', …' : ''})`;
+  return [removed.length ? `the harness lacks ${list(removed)}` : '', added.length ? `adds ${list(added)}` : ''].filter(Boolean).join(' and ');
+}
+
+function brief(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** JSON with object keys sorted, so that key order is no difference. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : typeof inner === 'bigint'
+        ? String(inner)
+        : inner,
+  );
+}

@@ -1,0 +1,199 @@
+/**
+ * EvalRecorder.resume as a harness meets it: the example harness (examples/resume-demo.ts) is
+ * SIGKILLed at random points and run again each time; it resumes and runs only what remains,
+ * and the run ends with one success log. Then the refusals: another run's start, a finished
+ * log, a run still live; and the options.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { ResumeMismatchError, ResumeRefusedError } from '../../src/errors.js';
+import { EvalLogHeaderSchema, EvalSampleSchema, EvalSampleSummarySchema, type EvalSample, type LogStart } from '../../src/eval/schemas.js';
+import { EvalRecorder } from '../../src/recorder/eval-recorder.js';
+import { logKey } from '../../src/sample-ref.js';
+import { resumeDemoStart, runHarness, type KillPoint } from '../../examples/resume-demo.js';
+import { syntheticInit, syntheticSample } from '../../examples/synthetic-eval.js';
+import { pythonReadsZip } from '../support/python.js';
+import { erroredSample, makeScratch, readLog, type Scratch } from '../support/recovery-inputs.js';
+
+const logName = '2026-11-22T12-00-00-00-00_arith-resume_BenchTask0000000000200.eval';
+const randomBelow = (limit: number) => Math.floor(Math.random() * limit);
+
+/** A run of `samples` × `epochs` killed once after `afterSamples` samples: a crashed log and its buffer. */
+async function crashedRun(scratch: Scratch, samples: number, epochs: number, afterSamples: number): Promise<string> {
+  const log = scratch.log(logName);
+  const run = await runHarness(log, scratch.dataDir, samples, epochs, { afterSamples });
+  assert.ok(run.killed, run.stderr);
+  return log;
+}
+
+describe('EvalRecorder.resume', () => {
+  it('200 samples × 2 epochs, SIGKILLed at 20 random points and resumed after each: one success log of 400 rows, no sample completed twice unless it failed or was cut off, their attempts in error_retries', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const log = scratch.log(logName);
+    const [samples, epochs] = [200, 2];
+    const outcomes = new Map<string, string[]>();
+    let kills = 0;
+    for (;;) {
+      // Mostly after a few samples; every fourth run early, while it starts or recovers and resumes.
+      const kill: KillPoint | undefined = kills >= 20 ? undefined : kills % 4 === 3 ? { afterMs: 50 + randomBelow(300) } : { afterSamples: 1 + randomBelow(12) };
+      const run = await runHarness(log, scratch.dataDir, samples, epochs, kill);
+      for (const line of run.lines) {
+        const done = /^done (\S+) (\d+) (ok|error)$/.exec(line);
+        if (!done) continue;
+        const key = logKey(JSON.parse(done[1]!) as string | number, Number(done[2]));
+        outcomes.set(key, [...(outcomes.get(key) ?? []), done[3]!]);
+      }
+      if (run.killed) {
+        kills++;
+        continue;
+      }
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.lines.at(-1), 'finished');
+      break;
+    }
+    assert.equal(kills, 20);
+
+    const final = await readLog(log);
+    const start = resumeDemoStart(samples, epochs);
+    assert.equal(final.finished, true);
+    assert.equal(final.header.status, 'success');
+    EvalLogHeaderSchema.parse(final.header);
+    assert.deepEqual([final.header.eval.eval_id, final.header.eval.run_id], [start.eval.eval_id, start.eval.run_id]);
+    assert.equal(final.samples.size, 400, 'every sample once (readLog refuses one twice)');
+    assert.equal(final.summaries.length, 400);
+    assert.equal(new Set(final.entryNames).size, final.entryNames.length, 'no entry twice');
+    assert.equal(pythonReadsZip(log).entries, final.entryNames.length, 'Python reads every entry, CRCs checked');
+    const expected = start.eval.dataset.sample_ids!.flatMap((id) => [1, 2].map((epoch) => logKey(id, epoch)));
+    assert.deepEqual(new Set(final.summaries.map((summary) => logKey(summary.id, summary.epoch))), new Set(expected));
+    assert.deepEqual((final.header.results as { total_samples?: number; completed_samples?: number }).total_samples, 400);
+    assert.deepEqual((final.header.results as { completed_samples?: number }).completed_samples, 400);
+
+    const byKey = new Map([...final.samples.values()].map((sample) => [logKey(sample.id, sample.epoch), sample]));
+    for (const summary of final.summaries) {
+      EvalSampleSummarySchema.parse(summary);
+      const key = logKey(summary.id, summary.epoch);
+      const sample = byKey.get(key)!;
+      EvalSampleSchema.parse(sample);
+      const retries = (sample.error_retries ?? []) as { message: string }[];
+      assert.equal(sample.error ?? undefined, undefined, `${key} ends without an error`);
+      assert.equal(summary.retries, retries.length, `${key}: retries counts error_retries`);
+      // Every 23rd sample fails once, the first time it runs; any other earlier attempt was cut off by a kill.
+      const index = start.eval.dataset.sample_ids!.findIndex((id) => logKey(id, summary.epoch) === key) + 1;
+      assert.equal(retries.filter((error) => error.message.startsWith('RateLimitError')).length, index % 23 === 0 ? 1 : 0, `${key}: its failed attempt`);
+      assert.ok(retries.every((error) => error.message.startsWith('RateLimitError') || error.message === 'CancelledError()'), `${key}: ${JSON.stringify(retries)}`);
+      const ran = outcomes.get(key) ?? [];
+      assert.ok(ran.filter((outcome) => outcome === 'ok').length <= 1, `${key} completed once at most: ${ran.join(',')}`);
+      assert.ok(!ran.slice(0, -1).includes('ok'), `${key} never run again after it completed: ${ran.join(',')}`);
+    }
+  });
+
+  it('is refused, naming each difference, when the harness passes other sample ids, task arguments or epochs; the log is left as it was', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const log = await crashedRun(scratch, 20, 1, 3);
+    const before = await readFile(log);
+    const start = resumeDemoStart(20, 1);
+    const changed: LogStart = {
+      ...start,
+      eval: {
+        ...start.eval,
+        task_args: { difficulty: 'hard' },
+        config: { ...start.eval.config, epochs: 2 },
+        dataset: { ...start.eval.dataset, samples: 21, sample_ids: [...start.eval.dataset.sample_ids!.slice(1), 21, 22] },
+      },
+    };
+    await assert.rejects(EvalRecorder.resume(log, changed, { dataDir: scratch.dataDir }), (error: unknown) => {
+      assert.ok(error instanceof ResumeMismatchError);
+      assert.equal(error.code, 'RESUME_MISMATCH');
+      assert.deepEqual(error.fields, ['eval.task_args', 'eval.config.epochs', 'eval.dataset.sample_ids']);
+      assert.match(error.message, /eval\.task_args: the log has \{\}, the harness passes \{"difficulty":"hard"\}/);
+      assert.match(error.message, /eval\.config\.epochs: the log has 1, the harness passes 2/);
+      assert.match(error.message, /eval\.dataset\.sample_ids: the harness lacks 1 \(1\) and adds 2 \(21, 22\)/);
+      assert.doesNotMatch(error.message, /\n/);
+      return true;
+    });
+    await assert.rejects(EvalRecorder.resume(log, { ...start, eval: { ...start.eval, task: 'other_task' } }, { dataDir: scratch.dataDir }), /eval\.task: the log has "arith_resume", the harness passes "other_task"/);
+    assert.deepEqual(await readFile(log), before, 'the crashed log is not recovered for a run it is not');
+  });
+
+  it('a log that finished successfully is refused, and left as it was', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const log = scratch.log(logName);
+    const finished = await runHarness(log, scratch.dataDir, 5, 1);
+    assert.equal(finished.code, 0, finished.stderr);
+    const before = await readFile(log);
+    await assert.rejects(EvalRecorder.resume(log, resumeDemoStart(5, 1), { dataDir: scratch.dataDir }), (error: unknown) => {
+      assert.ok(error instanceof ResumeRefusedError);
+      assert.match(error.message, /finished successfully: there is nothing to resume/);
+      return true;
+    });
+    assert.deepEqual(await readFile(log), before);
+  });
+
+  it('a run whose recorder is still live (its buffer held by a living process) is refused as still running', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const log = scratch.log(logName);
+    const start = resumeDemoStart(4, 1);
+    const live = await EvalRecorder.start(log, start, { dataDir: scratch.dataDir, logBuffer: 1 });
+    t.after(() => live.abandon());
+    live.sampleStarted(syntheticInit(1));
+    await live.sampleCompleted(syntheticSample(1));
+    await assert.rejects(EvalRecorder.resume(log, start, { dataDir: scratch.dataDir }), (error: unknown) => {
+      assert.ok(error instanceof ResumeRefusedError);
+      assert.match(error.message, /cannot be resumed: .* is still running/);
+      return true;
+    });
+  });
+
+  it('with retryErrors false, samples that failed are final: completed, not remaining', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const log = scratch.log(logName);
+    const start = resumeDemoStart(3, 1);
+    const first = await EvalRecorder.start(log, start, { dataDir: scratch.dataDir, logBuffer: 1 });
+    const [one, two] = start.eval.dataset.sample_ids!;
+    first.sampleStarted(syntheticInit(1));
+    await first.sampleCompleted(syntheticSample(1));
+    first.sampleStarted(syntheticInit(2));
+    await first.sampleCompleted(erroredSample(syntheticSample(2)));
+    await first.abandon();
+
+    const retrying = await EvalRecorder.resume(log, start, { dataDir: scratch.dataDir });
+    assert.deepEqual(retrying.remaining(), [{ id: two, epoch: 1 }, { id: start.eval.dataset.sample_ids![2], epoch: 1 }]);
+    assert.equal(retrying.completed(one!, 1), true);
+    assert.equal(retrying.failedAttempts(two!, 1).length, 1);
+    await retrying.abandon();
+
+    const keeping = await EvalRecorder.resume(log, start, { dataDir: scratch.dataDir, retryErrors: false });
+    assert.deepEqual(keeping.remaining(), [{ id: start.eval.dataset.sample_ids![2], epoch: 1 }]);
+    assert.equal(keeping.completed(two!, 1), true);
+    keeping.sampleStarted(syntheticInit(3));
+    await keeping.sampleCompleted(syntheticSample(3));
+    await keeping.finish();
+    const final = await readLog(log);
+    assert.equal(final.header.status, 'success');
+    assert.equal(final.samples.size, 3);
+    assert.equal((final.samples.get(`${two}:1`) as EvalSample).error?.message, 'RateLimitError: rate limit exceeded');
+  });
+
+  it('a sample completed again in the same run replaces its row: one entry, the failed attempt in error_retries', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const log = scratch.log(logName);
+    const start = resumeDemoStart(2, 1);
+    const recorder = await EvalRecorder.start(log, start, { dataDir: scratch.dataDir, logBuffer: 1 });
+    recorder.sampleStarted(syntheticInit(1));
+    await recorder.sampleCompleted(erroredSample(syntheticSample(1)));
+    assert.deepEqual(recorder.remaining().map(({ id }) => id), [1, 's-00002']);
+    recorder.sampleStarted(syntheticInit(1));
+    await recorder.sampleCompleted(syntheticSample(1));
+    recorder.sampleStarted(syntheticInit(2));
+    await recorder.sampleCompleted(syntheticSample(2));
+    assert.deepEqual(recorder.remaining(), []);
+    await recorder.finish();
+    const final = await readLog(log);
+    assert.equal(final.entryNames.filter((name) => name === 'samples/1_epoch_1.json').length, 1);
+    assert.deepEqual(final.samples.get('1:1')!.error_retries?.map((error) => (error as { message: string }).message), ['RateLimitError: rate limit exceeded']);
+    assert.equal(final.summaries.find((summary) => summary.id === 1)!.retries, 1);
+    assert.equal(final.summaries.length, 2);
+    assert.equal(pythonReadsZip(log).entries, final.entryNames.length);
+  });
+});
