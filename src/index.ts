@@ -28,10 +28,10 @@ export type { BufferDriver, BufferKind, FoundBuffer, LocatedBuffer, WriterVerdic
 export type { SampleId, SampleRef } from './sample-ref.js';
 export { defaultOutputPath } from './recover/output-path.js';
 export { RecoveryLease, leaseLocation, type LeaseRecord } from './recover/recovery-lease.js';
-export { completeLogStart } from './eval/log-start.js';
+export { completeLogStart, evalLogStart, inspectLogFileName, type LogStartInput } from './eval/log-start.js';
 export { isProcessAlive } from './bytes/process-alive.js';
 export { fileWriterState } from './buffer/writer-liveness.js';
-export { EvalRecorder, type EvalRecorderOptions, type SampleInit } from './recorder/eval-recorder.js';
+export { EvalRecorder, type EvalRecorderOptions, type ResumeOptions, type SampleInit } from './recorder/eval-recorder.js';
 export { SampleBufferDatabase, type BufferSyncHook, type SampleBufferDatabaseOptions } from './buffer/database/writer.js';
 export { BufferDatabaseReader } from './buffer/database/reader.js';
 export { findCrashedBufferDatabase, listBufferDatabases } from './buffer/database/candidates.js';

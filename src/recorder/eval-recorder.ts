@@ -14,7 +14,7 @@
  *   await recorder.finish();                         // results from the final rows; or abandon()
  */
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
-import { completeLogStart } from '../eval/log-start.js';
+import { completeLogStart, inspectLogFileName } from '../eval/log-start.js';
 import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalError, EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferEvent, TaskMetric } from '../buffer/schemas.js';
@@ -25,7 +25,7 @@ import { shortUuid } from '../buffer/short-uuid.js';
 import { storageFor } from '../storage/storage-for.js';
 import { warningSink, type WarningOptions } from '../warnings.js';
 import { finishedRun } from './finished-run.js';
-import { copySampleRows, openForResume, type SampleRow } from './resumed-log.js';
+import { copySampleRows, openForResume, resumableLogIn, type SampleRow } from './resumed-log.js';
 
 export interface EvalRecorderOptions {
   /** Inspect's data dir, where the buffer database goes; default `inspectDataDir()`. */
@@ -110,6 +110,20 @@ export class EvalRecorder {
       await reader.close();
     }
     return EvalRecorder.withBuffer(log, logLocation, start, rows, options, options.retryErrors ?? true);
+  }
+
+  /**
+   * Resumes the newest log in `logDir` of this run (same task, task arguments, epochs and sample
+   * ids) that did not finish successfully, or starts a new one there, named as Inspect names
+   * logs: a harness resumes by being run again.
+   */
+  static async startOrResume(logDir: string, given: LogStart, options: ResumeOptions = {}): Promise<EvalRecorder> {
+    const directory = logDir.replace(/[/\\]+$/, '');
+    const storage = storageFor(directory);
+    const found = await resumableLogIn(storage, directory, completeLogStart(given));
+    if (found) return EvalRecorder.resume(found, given, options);
+    const logStart = completeLogStart(given);
+    return EvalRecorder.start(storage.join(directory, inspectLogFileName(logStart)), logStart, options);
   }
 
   private static withBuffer(log: EvalLogWriter, logLocation: string, logStart: LogStart, rows: Map<string, SampleRow>, options: EvalRecorderOptions, retryErrors: boolean): EvalRecorder {

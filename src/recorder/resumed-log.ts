@@ -9,6 +9,7 @@ import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { EvalLogWriter } from '../eval/eval-log-writer.js';
 import type { EvalError, LogStart } from '../eval/schemas.js';
+import { scanLogs } from '../recover/log-scan.js';
 import { recoverEvalLog } from '../recover/recover-eval-log.js';
 import { logKey, type SampleId } from '../sample-ref.js';
 import type { Storage } from '../storage/storage.js';
@@ -103,6 +104,16 @@ async function openLog(storage: Storage, location: string, warn: WarningHandler)
 
 /** Refuses, naming every difference, a harness whose task, task arguments, sample ids or epochs are not the log's. */
 function assertSameRun(location: string, start: LogStart, given: LogStart): void {
+  const differences = runDifferences(start, given);
+  if (differences.length === 0) return;
+  throw new ResumeMismatchError(
+    `${location} is another run than the harness's (${differences.map((difference) => difference.text).join('; ')}): not resumed, since its samples would be mixed with these`,
+    differences.map((difference) => difference.field),
+  );
+}
+
+/** How `given` differs from a log's start where a resumed run must not: task, task arguments, epochs, sample ids. */
+function runDifferences(start: LogStart, given: LogStart): { field: string; text: string }[] {
   const differences: { field: string; text: string }[] = [];
   const differ = (field: string, logged: unknown, passed: unknown) => differences.push({ field, text: `${field}: the log has ${brief(logged)}, the harness passes ${brief(passed)}` });
   const [was, now] = [start.eval, given.eval];
@@ -111,11 +122,31 @@ function assertSameRun(location: string, start: LogStart, given: LogStart): void
   if ((was.config.epochs ?? 1) !== (now.config.epochs ?? 1)) differ('eval.config.epochs', was.config.epochs ?? 1, now.config.epochs ?? 1);
   const idDifference = sampleIdDifference(was.dataset.sample_ids ?? [], now.dataset.sample_ids ?? []);
   if (idDifference) differences.push({ field: 'eval.dataset.sample_ids', text: `eval.dataset.sample_ids: ${idDifference}` });
-  if (differences.length === 0) return;
-  throw new ResumeMismatchError(
-    `${location} is another run than the harness's (${differences.map((difference) => difference.text).join('; ')}): not resumed, since its samples would be mixed with these`,
-    differences.map((difference) => difference.field),
-  );
+  return differences;
+}
+
+/**
+ * The newest log directly in `logDir` of the harness's run (same task, task arguments, epochs
+ * and sample ids) that did not finish successfully, or undefined. Of a crashed log and its
+ * recovered copy, both of one run and one time, the copy: the crashed one's buffer went into it.
+ */
+export async function resumableLogIn(storage: Storage, logDir: string, given: LogStart): Promise<string | undefined> {
+  let best: { location: string; created: string; finished: boolean } | undefined;
+  for (const log of await scanLogs(storage, logDir, { readOnly: true })) {
+    const direct = !log.location.slice(logDir.length + 1).includes('/');
+    if (!direct || log.format !== 'eval' || log.error !== undefined || log.header?.status === 'success') continue;
+    const reader = await EvalLogReader.open(storage.byteSource(log.location, log.stat), { headerOnly: true, salvage: true }).catch(() => undefined);
+    if (!reader) continue;
+    try {
+      const start = await reader.start().catch(() => undefined);
+      if (!start || runDifferences(start, given).length > 0) continue;
+      const candidate = { location: log.location, created: start.eval.created, finished: log.finished === true };
+      if (!best || candidate.created > best.created || (candidate.created === best.created && candidate.finished && !best.finished)) best = candidate;
+    } finally {
+      await reader.close();
+    }
+  }
+  return best?.location;
 }
 
 /** What the harness's ids lack and add against the log's (as sets: int 1 and "1" apart), or undefined when they are the same. */

@@ -5,10 +5,12 @@
  * log, a run still live; and the options.
  */
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ResumeMismatchError, ResumeRefusedError } from '../../src/errors.js';
 import { EvalLogHeaderSchema, EvalSampleSchema, EvalSampleSummarySchema, type EvalSample, type LogStart } from '../../src/eval/schemas.js';
+import { evalLogStart, inspectLogFileName } from '../../src/eval/log-start.js';
 import { EvalRecorder } from '../../src/recorder/eval-recorder.js';
 import { logKey } from '../../src/sample-ref.js';
 import { resumeDemoStart, runHarness, type KillPoint } from '../../examples/resume-demo.js';
@@ -196,4 +198,36 @@ describe('EvalRecorder.resume', () => {
     assert.equal(final.summaries.length, 2);
     assert.equal(pythonReadsZip(log).entries, final.entryNames.length);
   });
+
+  it('startOrResume: a harness run again resumes its newest unfinished log in the dir; another dataset, or a run that finished, starts a new log named as Inspect names logs', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const build = (sampleIds: (number | string)[]) => evalLogStart({ task: 'arith', model: 'mockllm/model', sampleIds, scorers: [{ name: 'match', metrics: ['accuracy'] }] });
+    const ids = [1, 's-00002', 3];
+    const first = await EvalRecorder.startOrResume(scratch.logsDir, build(ids), { dataDir: scratch.dataDir, logBuffer: 1 });
+    const log = join(scratch.logsDir, inspectLogFileName(first.logStart));
+    assert.deepEqual(await readdir(scratch.logsDir), [basename(log)]);
+    first.sampleStarted(syntheticInit(1));
+    await first.sampleCompleted(syntheticSample(1));
+    await first.abandon();
+
+    // Run again: a fresh start (new ids, new time) of the same run resumes the log.
+    const again = await EvalRecorder.startOrResume(scratch.logsDir, build(ids), { dataDir: scratch.dataDir });
+    assert.equal(again.logStart.eval.eval_id, first.logStart.eval.eval_id);
+    assert.deepEqual(again.remaining(), [{ id: 's-00002', epoch: 1 }, { id: 3, epoch: 1 }]);
+    const other = await EvalRecorder.startOrResume(scratch.logsDir, build([1, 's-00002']), { dataDir: scratch.dataDir });
+    assert.notEqual(other.logStart.eval.eval_id, first.logStart.eval.eval_id, 'another dataset is another run');
+    await other.abandon();
+    for (const index of [2, 3]) {
+      again.sampleStarted(syntheticInit(index));
+      await again.sampleCompleted(syntheticSample(index));
+    }
+    await again.finish();
+    assert.equal((await readLog(log)).header.status, 'success');
+
+    const afterSuccess = await EvalRecorder.startOrResume(scratch.logsDir, build(ids), { dataDir: scratch.dataDir });
+    assert.notEqual(afterSuccess.logStart.eval.eval_id, first.logStart.eval.eval_id, 'a finished run is not resumed');
+    assert.equal(afterSuccess.remaining().length, 3);
+    await afterSuccess.abandon();
+  });
 });
+
