@@ -82,7 +82,12 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
   const unfinished = result.errors + result.missing;
   if (unfinished > 0) {
     const parts = [result.errors ? `${result.errors} failed or cancelled` : '', result.missing ? `${result.missing} never started or lost` : ''].filter(Boolean);
-    io.stdout(`\nTo run the ${unfinished} samples that did not finish (${parts.join(', ')}):\n  inspect eval-retry ${result.output}\n`);
+    const commands: [string, string][] = [
+      [`inspect eval-retry ${result.output}`, 'an Inspect run'],
+      [`EvalRecorder.resume(${JSON.stringify(result.output)}, logStart)`, 'a TypeScript harness recording with inspect-recover'],
+    ];
+    const width = Math.max(...commands.map(([command]) => command.length));
+    io.stdout(`\nTo run the ${unfinished} samples that did not finish (${parts.join(', ')}):\n${commands.map(([command, who]) => `  ${command.padEnd(width)}   # ${who}\n`).join('')}`);
   }
 }
 

@@ -16,12 +16,20 @@ export function formatStatusCard(status: EvalLogStatus): string {
     ['Status', status.truncated ? `${statusMeaning[status.status]}; cut short (no end records): read from its whole entries` : statusMeaning[status.status]],
     ['Samples', formatProgress(status.samples, status.total_samples)],
     ['Errors', String(status.errors)],
+    ['Remaining', formatRemaining(status)],
     ['Created', status.created],
     ['Modified', status.last_modified],
     ['Duration', status.duration_seconds === null ? 'unknown' : formatDuration(status.duration_seconds)],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** What is left to run: the samples that errored and those the log lacks. */
+function formatRemaining({ remaining, errors, samples, total_samples }: EvalLogStatus): string {
+  if (remaining === null || total_samples === null) return errors ? `unknown (${errors} errored; the log does not say how many samples the run has)` : 'unknown';
+  const missing = Math.max(0, total_samples - samples);
+  return remaining === 0 ? '0' : `${remaining} (${errors} errored, ${missing} not in the log)`;
 }
 
 function formatProgress(present: number, total: number | null): string {

@@ -19,6 +19,8 @@ export interface EvalLogStatus {
   total_samples: number | null;
   /** Samples whose summary records an error. */
   errors: number;
+  /** What a retry or a resumed run would run: the samples that errored and those the log lacks; null when the total is unknown. */
+  remaining: number | null;
   created: string;
   /** ISO time of the log file's last modification. */
   last_modified: string;
@@ -57,6 +59,8 @@ function describe(
   const spec = header.eval;
   const datasetSamples = spec.dataset.samples;
   const finished = header.status !== 'started';
+  const totalSamples = typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null;
+  const errors = summaries.filter((summary) => summary.error).length;
   return {
     log: location,
     task: spec.task,
@@ -64,8 +68,9 @@ function describe(
     model: spec.model,
     status: header.status ?? 'started',
     samples,
-    total_samples: typeof datasetSamples === 'number' ? datasetSamples * (spec.config.epochs ?? 1) : null,
-    errors: summaries.filter((summary) => summary.error).length,
+    total_samples: totalSamples,
+    errors,
+    remaining: totalSamples === null ? null : Math.max(0, totalSamples - samples) + errors,
     created: spec.created,
     // In the form Inspect writes its times (`+00:00`), as `created` is.
     last_modified: new Date(mtimeMs ?? Date.now()).toISOString().replace(/Z$/, '+00:00'),

@@ -92,6 +92,7 @@ describe('Inspect fixtures', conformanceSuiteOptions(), () => {
       assert.equal(status.status, want.status);
       assert.equal(status.samples, want.samples);
       assert.equal(status.total_samples, want.total);
+      assert.equal(status.remaining, want.total - want.samples + (status.errors as number));
       assert.equal(status.task, file.includes('arith-fast') ? 'arith_fast' : 'arith');
     }
   });
@@ -101,6 +102,8 @@ describe('Inspect fixtures', conformanceSuiteOptions(), () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^Status\s+started \(still running, or crashed\)$/m);
     assert.match(result.stdout, /^Samples\s+4\/20 \(20\.0%\)$/m);
+    assert.match(result.stdout, /^Errors\s+0$/m);
+    assert.match(result.stdout, /^Remaining\s+16 \(0 errored, 16 not in the log\)$/m);
     assert.match(result.stdout, /^Model\s+mockllm\/model$/m);
   });
 });

@@ -37,7 +37,7 @@ function assertOneLineError(result: { status: number | null; stdout: string; std
 }
 
 describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
-  it('recovers: exit 0, `Recovered N samples to <path as given>`, and the eval-retry hint counting what eval-retry would run (errored, cancelled and never started)', async (t) => {
+  it('recovers: exit 0, `Recovered N samples to <path as given>`, and the hint counting what eval-retry or EvalRecorder.resume would run (errored, cancelled and never started)', async (t) => {
     const { root, xdgDataHome } = await layout(t);
     // The data dir comes from XDG_DATA_HOME, as for Inspect.
     const result = await runCliIn(root, [`logs/${databaseLogName}`], { XDG_DATA_HOME: xdgDataHome });
@@ -46,7 +46,9 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
     assert.equal(
       result.stdout,
       `Recovered 10 samples to ${output} (4 flushed, 2 completed, 4 in progress; source: database)\n` +
-        `\nTo run the 14 samples that did not finish (4 failed or cancelled, 10 never started or lost):\n  inspect eval-retry ${output}\n`,
+        `\nTo run the 14 samples that did not finish (4 failed or cancelled, 10 never started or lost):\n` +
+        `  inspect eval-retry ${output}${' '.repeat(14)}   # an Inspect run\n` +
+        `  EvalRecorder.resume("${output}", logStart)   # a TypeScript harness recording with inspect-recover\n`,
     );
     assert.equal(result.stderr, '', 'piped: no progress bar, no warnings');
     assert.equal((await readLog(join(root, output))).samples.size, 10);
