@@ -9,7 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ResumeMismatchError, ResumeRefusedError } from '../../src/errors.js';
-import { EvalLogHeaderSchema, EvalSampleSchema, EvalSampleSummarySchema, type EvalSample, type LogStart } from '../../src/eval/schemas.js';
+import { EvalErrorSchema, EvalLogHeaderSchema, EvalSampleSchema, EvalSampleSummarySchema, type EvalSample, type LogStart } from '../../src/eval/schemas.js';
 import { evalLogStart, inspectLogFileName } from '../../src/eval/log-start.js';
 import { EvalRecorder } from '../../src/recorder/eval-recorder.js';
 import { logKey } from '../../src/sample-ref.js';
@@ -84,6 +84,7 @@ describe('EvalRecorder.resume', () => {
       const index = start.eval.dataset.sample_ids!.findIndex((id) => logKey(id, summary.epoch) === key) + 1;
       assert.equal(retries.filter((error) => error.message.startsWith('RateLimitError')).length, index % 23 === 0 ? 1 : 0, `${key}: its failed attempt`);
       assert.ok(retries.every((error) => error.message.startsWith('RateLimitError') || error.message === 'CancelledError()'), `${key}: ${JSON.stringify(retries)}`);
+      for (const error of retries) EvalErrorSchema.parse(error);
       const ran = outcomes.get(key) ?? [];
       assert.ok(ran.filter((outcome) => outcome === 'ok').length <= 1, `${key} completed once at most: ${ran.join(',')}`);
       assert.ok(!ran.slice(0, -1).includes('ok'), `${key} never run again after it completed: ${ran.join(',')}`);
