@@ -31,8 +31,9 @@ export function resumeDemoStart(samples: number, epochs: number): LogStart {
   return { ...start, eval: { ...start.eval, config: { ...start.eval.config, epochs } } };
 }
 
-/** Every 23rd sample fails the first time it runs, as a flaky model API would. */
+/** Every 23rd sample fails once (its first attempt that is not cut off), as a flaky model API would. */
 const failsFirst = (index: number) => index % 23 === 0;
+const rateLimitError = 'RateLimitError: 429 Too Many Requests';
 
 async function harness(log: string, dataDir: string, samples: number, epochs: number): Promise<void> {
   const start = resumeDemoStart(samples, epochs);
@@ -45,7 +46,7 @@ async function harness(log: string, dataDir: string, samples: number, epochs: nu
       const startedAt = now();
       recorder.sampleStarted(syntheticInit(index, epoch));
       recorder.events(id, epoch, syntheticEvents(index));
-      const failing = failsFirst(index) && recorder.failedAttempts(id, epoch).length === 0;
+      const failing = failsFirst(index) && !recorder.failedAttempts(id, epoch).some((error) => error.message === rateLimitError);
       // Each attempt carries its own times: which of two attempts is the later one is told by them.
       const sample = failing ? failedSample(index, epoch) : syntheticSample(index, epoch);
       await recorder.sampleCompleted({ ...sample, started_at: startedAt, completed_at: now() });
@@ -61,7 +62,7 @@ const now = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00'
 
 function failedSample(index: number, epoch: number): EvalSample {
   const sample = syntheticSample(index, epoch);
-  const message = 'RateLimitError: 429 Too Many Requests';
+  const message = rateLimitError;
   return { ...sample, scores: {}, error: { message, traceback: `Traceback (most recent call last):\n${message}\n`, traceback_ansi: `${message}\n` } };
 }
 

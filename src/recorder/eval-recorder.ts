@@ -85,8 +85,7 @@ export class EvalRecorder {
    */
   static async start(logLocation: string, given: LogStart, options: EvalRecorderOptions = {}): Promise<EvalRecorder> {
     const logStart = completeLogStart(given);
-    const log = await EvalLogWriter.create(logLocation, logStart);
-    return EvalRecorder.withBuffer(log, logLocation, logStart, new Map(), options, true);
+    return EvalRecorder.recording(logLocation, logStart, new Map(), options, true, () => EvalLogWriter.create(logLocation, logStart));
   }
 
   /**
@@ -103,13 +102,13 @@ export class EvalRecorder {
     const warn = warningSink(options, { log: logLocation });
     const { start, reader } = await openForResume(logLocation, given, { storage, dataDir: options.dataDir, warn });
     const rows = new Map<string, SampleRow>();
-    let log: EvalLogWriter;
     try {
-      log = await EvalLogWriter.create(logLocation, start, { storage, seed: (writer) => copySampleRows(reader, writer, rows, warn) });
+      return await EvalRecorder.recording(logLocation, start, rows, options, options.retryErrors ?? true, () =>
+        EvalLogWriter.create(logLocation, start, { storage, seed: (writer) => copySampleRows(reader, writer, rows, warn) }),
+      );
     } finally {
       await reader.close();
     }
-    return EvalRecorder.withBuffer(log, logLocation, start, rows, options, options.retryErrors ?? true);
   }
 
   /**
@@ -126,13 +125,25 @@ export class EvalRecorder {
     return EvalRecorder.start(storage.join(directory, inspectLogFileName(logStart)), logStart, options);
   }
 
-  private static withBuffer(log: EvalLogWriter, logLocation: string, logStart: LogStart, rows: Map<string, SampleRow>, options: EvalRecorderOptions, retryErrors: boolean): EvalRecorder {
+  /**
+   * The buffer database first, then the log: from the moment the log (re)appears, a crash leaves
+   * a buffer whose dead writer says it crashed, never a fresh log without one, which looks like a
+   * run still going elsewhere.
+   */
+  private static async recording(
+    logLocation: string,
+    logStart: LogStart,
+    rows: Map<string, SampleRow>,
+    options: EvalRecorderOptions,
+    retryErrors: boolean,
+    createLog: () => Promise<EvalLogWriter>,
+  ): Promise<EvalRecorder> {
+    const sync = options.sync ?? (options.shared ? new FilestoreSyncHook(options.shared) : undefined);
+    const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync });
     try {
-      const sync = options.sync ?? (options.shared ? new FilestoreSyncHook(options.shared) : undefined);
-      const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync });
-      return new EvalRecorder(log, buffer, options.logBuffer ?? defaultLogBuffer(logStart), logStart, rows, retryErrors);
+      return new EvalRecorder(await createLog(), buffer, options.logBuffer ?? defaultLogBuffer(logStart), logStart, rows, retryErrors);
     } catch (error) {
-      void log.close();
+      await buffer.close({ cleanup: true });
       throw error;
     }
   }
@@ -194,24 +205,30 @@ export class EvalRecorder {
 
   /**
    * A sample finished: its final summary and full metadata go to the buffer first, then the sample
-   * joins the log, which is flushed when `logBuffer` samples are waiting. A sample the log holds
+   * joins the log, which is flushed when `logBuffer` samples are waiting (at once when it failed). A sample the log holds
    * already (run again) replaces its row there, by (id, epoch); the errors of its earlier
    * attempts go before its own `error_retries`, as Inspect keeps a retried sample's, and the
    * summary's `retries` counts them.
    */
   async sampleCompleted(completed: EvalSample): Promise<void> {
     const key = logKey(completed.id, completed.epoch);
-    const earlierErrors = this.rows.get(key)?.errors ?? [];
+    const row = this.rows.get(key);
+    const earlierErrors = row?.errors ?? [];
     const sample: EvalSample = earlierErrors.length ? { ...completed, error_retries: [...earlierErrors, ...(completed.error_retries ?? [])] } : completed;
     const summary = summarizeSample(sample);
     this.buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
+    // The attempt counts from now (a next attempt's error_retries start from it); its entry once written.
+    const errors = sample.error ? [...((sample.error_retries ?? []) as EvalError[]), sample.error] : undefined;
+    this.rows.set(key, { entry: row?.entry, ...(errors ? { errors } : {}) });
     await this.enqueue(async () => {
-      const earlier = this.rows.get(key);
-      if (earlier) this.log.dropSample(earlier.entry);
+      const earlier = this.rows.get(key)?.entry;
+      if (earlier) this.log.dropSample(earlier);
       const entry = await this.log.addSample(sample, summary);
-      this.rows.set(key, { entry, ...(sample.error ? { errors: [...((sample.error_retries ?? []) as EvalError[]), sample.error] } : {}) });
+      this.rows.set(key, { ...this.rows.get(key), entry });
       this.unflushed.push({ id: sample.id, epoch: sample.epoch });
-      if (this.unflushed.length >= this.logBuffer) await this.flushLog();
+      // A failed attempt is flushed at once: a retry of it takes over its buffer row as it starts,
+      // so until then the log is the only place its error would survive a crash.
+      if (this.unflushed.length >= this.logBuffer || sample.error) await this.flushLog();
     });
   }
 

@@ -4,6 +4,8 @@
  * errored log is taken as it is. The harness's start is compared with the log's, then each
  * sample row of the log is copied, raw and checked, into the writer that continues the run.
  */
+import { listBufferDatabases } from '../buffer/database/candidates.js';
+import { removeBufferDatabase } from '../buffer/database/remove.js';
 import { EntryDataError, NotFoundError, RecoveryNotAvailable, ResumeMismatchError, ResumeRefusedError, ZipFormatError } from '../errors.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
@@ -18,7 +20,8 @@ import type { ZipEntry } from '../zip/zip-entry.js';
 
 /** What the recorder keeps of each sample row: where its entry is, and whether its attempt failed. */
 export interface SampleRow {
-  entry: Pick<ZipEntry, 'localHeaderOffset'>;
+  /** Undefined only while its first entry is being written. */
+  entry: Pick<ZipEntry, 'localHeaderOffset'> | undefined;
   /** The errors of this row's attempts (`error_retries`, then its own `error`): undefined when it succeeded. */
   errors?: EvalError[];
 }
@@ -40,7 +43,10 @@ export async function openForResume(location: string, given: LogStart, { storage
     if (reader.finished && (await reader.header()).status === 'success') {
       throw new ResumeRefusedError(`${location} finished successfully: there is nothing to resume (start a new log for a new run)`);
     }
-    if (reader.finished) return { start, reader };
+    if (reader.finished) {
+      await removeStaleBufferDatabases(location, dataDir);
+      return { start, reader };
+    }
   } catch (error) {
     await reader.close();
     throw error;
@@ -52,7 +58,21 @@ export async function openForResume(location: string, given: LogStart, { storage
     if (error instanceof RecoveryNotAvailable) throw new ResumeRefusedError(`${location} cannot be resumed: ${error.message}`, { cause: error });
     throw error;
   }
+  await removeStaleBufferDatabases(location, dataDir);
   return { start, reader: await openLog(storage, location, warn) };
+}
+
+/**
+ * The buffer databases left beside a finished log by resumed runs killed before they published
+ * their log (they hold no sample: none runs before then). Removed, so that they never pass for
+ * the newest buffer of a later crash. One whose writer lives means another process is resuming
+ * the run: refused.
+ */
+async function removeStaleBufferDatabases(location: string, dataDir: string | undefined): Promise<void> {
+  const own = (await listBufferDatabases(location, { dataDir })).filter((candidate) => !candidate.relocated);
+  const live = own.find((candidate) => candidate.alive);
+  if (live) throw new ResumeRefusedError(`${location} is being resumed by another process: ${live.reason}`);
+  for (const candidate of own) await removeBufferDatabase(candidate.path);
 }
 
 /**
@@ -74,7 +94,7 @@ export async function copySampleRows(reader: EvalLogReader, writer: EvalLogWrite
       const written = await writer.addRawSample(entry, await reader.zip.checkedRaw(entry));
       const key = logKey(row.id, row.epoch);
       const earlier = rows.get(key);
-      if (earlier) writer.dropSample(earlier.entry);
+      if (earlier?.entry) writer.dropSample(earlier.entry);
       await writer.addSummary(row);
       rows.set(key, { entry: written, ...(row.error ? { errors: await attemptErrors(reader, entry, row.error) } : {}) });
     } catch (error) {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { listBufferDatabases } from '../../src/buffer/database/candidates.js';
 import { ResumeMismatchError, ResumeRefusedError } from '../../src/errors.js';
 import { EvalErrorSchema, EvalLogHeaderSchema, EvalSampleSchema, EvalSampleSummarySchema, type EvalSample, type LogStart } from '../../src/eval/schemas.js';
 import { evalLogStart, inspectLogFileName } from '../../src/eval/log-start.js';
@@ -55,6 +56,7 @@ describe('EvalRecorder.resume', () => {
       break;
     }
     assert.equal(kills, 20);
+    assert.deepEqual(await listBufferDatabases(log, { dataDir: scratch.dataDir }), [], 'no buffer database left behind, not even of the runs killed while they started');
 
     const final = await readLog(log);
     const start = resumeDemoStart(samples, epochs);
@@ -80,7 +82,7 @@ describe('EvalRecorder.resume', () => {
       const retries = (sample.error_retries ?? []) as { message: string }[];
       assert.equal(sample.error ?? undefined, undefined, `${key} ends without an error`);
       assert.equal(summary.retries, retries.length, `${key}: retries counts error_retries`);
-      // Every 23rd sample fails once, the first time it runs; any other earlier attempt was cut off by a kill.
+      // Every 23rd sample fails once (its first attempt not cut off); any other earlier attempt was cut off by a kill.
       const index = start.eval.dataset.sample_ids!.findIndex((id) => logKey(id, summary.epoch) === key) + 1;
       assert.equal(retries.filter((error) => error.message.startsWith('RateLimitError')).length, index % 23 === 0 ? 1 : 0, `${key}: its failed attempt`);
       assert.ok(retries.every((error) => error.message.startsWith('RateLimitError') || error.message === 'CancelledError()'), `${key}: ${JSON.stringify(retries)}`);
