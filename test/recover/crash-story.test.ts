@@ -134,7 +134,10 @@ async function assertRecoveredRun(run: KilledRun, result: RecoveryResult, atLeas
     if (sample.error) {
       assert.equal(sample.error.message, 'CancelledError()', `sample ${index}`);
       assert.equal(sample.scores ?? null, null);
-      assert.deepEqual(sample.messages!.map((message) => (message as { role: string }).role), ['user', 'assistant'], 'its partial conversation');
+      // One started after the last line read may have been killed before its events were logged.
+      const roles = sample.messages!.map((message) => (message as { role: string }).role);
+      if (index <= run.started) assert.deepEqual(roles, ['user', 'assistant'], `sample ${index}: its partial conversation`);
+      else assert.deepEqual(roles, ['user', 'assistant'].slice(0, roles.length), `sample ${index}: ${roles.join()}`);
       cancelled.push(index);
     } else {
       assert.ok(sample.scores?.match, `sample ${index} is scored`);
