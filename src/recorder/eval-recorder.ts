@@ -119,9 +119,9 @@ export class EvalRecorder {
   static async startOrResume(logDir: string, given: LogStart, options: ResumeOptions = {}): Promise<EvalRecorder> {
     const directory = logDir.replace(/[/\\]+$/, '');
     const storage = storageFor(directory);
-    const found = await resumableLogIn(storage, directory, completeLogStart(given));
-    if (found) return EvalRecorder.resume(found, given, options);
     const logStart = completeLogStart(given);
+    const found = await resumableLogIn(storage, directory, logStart);
+    if (found) return EvalRecorder.resume(found, given, options);
     return EvalRecorder.start(storage.join(directory, inspectLogFileName(logStart)), logStart, options);
   }
 

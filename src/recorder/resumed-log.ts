@@ -13,10 +13,11 @@ import type { EvalLogWriter } from '../eval/eval-log-writer.js';
 import type { EvalError, LogStart } from '../eval/schemas.js';
 import { scanLogs } from '../recover/log-scan.js';
 import { recoverEvalLog } from '../recover/recover-eval-log.js';
-import { logKey, type SampleId } from '../sample-ref.js';
+import { logKey } from '../sample-ref.js';
 import type { Storage } from '../storage/storage.js';
 import { warnings, type WarningHandler } from '../warnings.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
+import { runDifferences } from './run-identity.js';
 
 /** What the recorder keeps of each sample row: where its entry is, and whether its attempt failed. */
 export interface SampleRow {
@@ -132,19 +133,6 @@ function assertSameRun(location: string, start: LogStart, given: LogStart): void
   );
 }
 
-/** How `given` differs from a log's start where a resumed run must not: task, task arguments, epochs, sample ids. */
-function runDifferences(start: LogStart, given: LogStart): { field: string; text: string }[] {
-  const differences: { field: string; text: string }[] = [];
-  const differ = (field: string, logged: unknown, passed: unknown) => differences.push({ field, text: `${field}: the log has ${brief(logged)}, the harness passes ${brief(passed)}` });
-  const [was, now] = [start.eval, given.eval];
-  if (was.task !== now.task) differ('eval.task', was.task, now.task);
-  if (canonicalJson(was.task_args ?? {}) !== canonicalJson(now.task_args ?? {})) differ('eval.task_args', was.task_args ?? {}, now.task_args ?? {});
-  if ((was.config.epochs ?? 1) !== (now.config.epochs ?? 1)) differ('eval.config.epochs', was.config.epochs ?? 1, now.config.epochs ?? 1);
-  const idDifference = sampleIdDifference(was.dataset.sample_ids ?? [], now.dataset.sample_ids ?? []);
-  if (idDifference) differences.push({ field: 'eval.dataset.sample_ids', text: `eval.dataset.sample_ids: ${idDifference}` });
-  return differences;
-}
-
 /**
  * The newest log directly in `logDir` of the harness's run (same task, task arguments, epochs
  * and sample ids) that did not finish successfully, or undefined. Of a crashed log and its
@@ -167,31 +155,4 @@ export async function resumableLogIn(storage: Storage, logDir: string, given: Lo
     }
   }
   return best?.location;
-}
-
-/** What the harness's ids lack and add against the log's (as sets: int 1 and "1" apart), or undefined when they are the same. */
-function sampleIdDifference(logged: readonly SampleId[], passed: readonly SampleId[]): string | undefined {
-  const key = (id: SampleId) => logKey(id, 0);
-  const [was, now] = [new Map(logged.map((id) => [key(id), id])), new Map(passed.map((id) => [key(id), id]))];
-  const removed = [...was.keys()].filter((id) => !now.has(id)).map((id) => was.get(id)!);
-  const added = [...now.keys()].filter((id) => !was.has(id)).map((id) => now.get(id)!);
-  if (removed.length === 0 && added.length === 0) return undefined;
-  const list = (ids: SampleId[]) => `${ids.length} (${ids.slice(0, 3).map((id) => JSON.stringify(typeof id === 'bigint' ? String(id) : id)).join(', ')}${ids.length > 3 ? ', …' : ''})`;
-  return [removed.length ? `the harness lacks ${list(removed)}` : '', added.length ? `adds ${list(added)}` : ''].filter(Boolean).join(' and ');
-}
-
-function brief(value: unknown): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
-  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
-/** JSON with object keys sorted, so that key order is no difference. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : typeof inner === 'bigint'
-        ? String(inner)
-        : inner,
-  );
 }
