@@ -122,6 +122,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   // Taken before anything is read: a second recovery of this log must not plan from what the first one deletes.
   const lease = await RecoveryLease.acquire(storage, location);
   const target: RecoveryTarget = { output, storage: outputStorage, staged: options.overwrite === true };
+  if (options.overwrite && storage.kind === 'local') await removeDeadStagingCopies(storage, location, output);
   const forgetStaging = options.overwrite && outputStorage.kind === 'local' ? removeOnExit(localPath(output)) : undefined;
   let run: CrashedRun | undefined;
   try {
@@ -139,6 +140,21 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
 function stagingLocation(location: string): string {
   const slash = location.lastIndexOf('/');
   return `${location.slice(0, slash + 1)}.${location.slice(slash + 1)}.recovering-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Staging copies of this log left by in-place recoveries that were killed (SIGKILL skips their
+ * exit cleanup): with the lease held, no other recovery of the log is writing one. Local only;
+ * an S3 prefix would cost a listing for what a killed PUT rarely leaves.
+ */
+async function removeDeadStagingCopies(storage: Storage, location: string, own: string): Promise<void> {
+  const slash = location.lastIndexOf('/');
+  const directory = slash < 0 ? '.' : location.slice(0, slash);
+  const prefix = `.${location.slice(slash + 1)}.recovering-`;
+  const ownName = own.slice(own.lastIndexOf('/') + 1);
+  for (const name of await storage.list(directory)) {
+    if (name.startsWith(prefix) && name !== ownName) await storage.delete(storage.join(directory, name));
+  }
 }
 
 /** What can and cannot be done with a `.json` log. */

@@ -613,6 +613,16 @@ describe('recoverEvalLog', () => {
       assert.equal(result.output, log);
       assert.deepEqual(await readdir(scratch.logsDir), ['run.eval']);
     });
+
+    it('overwrite removes the staging copies of this log that SIGKILLed recoveries left, and nothing else', async (t) => {
+      const { scratch, log } = await standardRun(t);
+      const dead = [scratch.log('.run.eval.recovering-0badc0de'), scratch.log('.run.eval.recovering-1badc0de')];
+      for (const path of dead) await writeFile(path, 'half a staging copy');
+      const others = [scratch.log('.other.eval.recovering-0badc0de'), scratch.log('.run.eval.recovering')];
+      for (const path of others) await writeFile(path, 'not a staging copy of run.eval');
+      await recoverEvalLog(log, { dataDir: scratch.dataDir, overwrite: true });
+      assert.deepEqual((await readdir(scratch.logsDir)).sort(), ['.other.eval.recovering-0badc0de', '.run.eval.recovering', 'run.eval']);
+    });
   });
 
   describe('cleanup', () => {
