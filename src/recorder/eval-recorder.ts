@@ -13,6 +13,7 @@
  *   }
  *   await recorder.finish();                         // results from the final rows; or abandon()
  */
+import { attemptErrors, withEarlierAttempts } from '../eval/attempt-errors.js';
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
 import { completeLogStart, inspectLogFileName } from '../eval/log-start.js';
 import { summarizeSample } from '../eval/sample-summary.js';
@@ -213,13 +214,12 @@ export class EvalRecorder {
   async sampleCompleted(completed: EvalSample): Promise<void> {
     const key = logKey(completed.id, completed.epoch);
     const row = this.rows.get(key);
-    const earlierErrors = row?.errors ?? [];
-    const sample: EvalSample = earlierErrors.length ? { ...completed, error_retries: [...earlierErrors, ...(completed.error_retries ?? [])] } : completed;
+    const sample = withEarlierAttempts(completed, row?.errors ?? []);
     const summary = summarizeSample(sample);
     this.buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
     // The attempt counts from now (a next attempt's error_retries start from it); its entry once written.
-    const errors = sample.error ? [...((sample.error_retries ?? []) as EvalError[]), sample.error] : undefined;
-    this.rows.set(key, { entry: row?.entry, ...(errors ? { errors } : {}) });
+    const errors = attemptErrors(sample);
+    this.rows.set(key, { entry: row?.entry, ...(errors.length ? { errors } : {}) });
     await this.enqueue(async () => {
       const earlier = this.rows.get(key)?.entry;
       if (earlier) this.log.dropSample(earlier);

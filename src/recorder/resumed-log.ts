@@ -8,6 +8,7 @@ import { listBufferDatabases } from '../buffer/database/candidates.js';
 import { removeBufferDatabase } from '../buffer/database/remove.js';
 import { EntryDataError, NotFoundError, RecoveryNotAvailable, ResumeMismatchError, ResumeRefusedError, ZipFormatError } from '../errors.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
+import { attemptErrors } from '../eval/attempt-errors.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { EvalLogWriter } from '../eval/eval-log-writer.js';
 import type { EvalError, LogStart } from '../eval/schemas.js';
@@ -97,7 +98,7 @@ export async function copySampleRows(reader: EvalLogReader, writer: EvalLogWrite
       const earlier = rows.get(key);
       if (earlier?.entry) writer.dropSample(earlier.entry);
       await writer.addSummary(row);
-      rows.set(key, { entry: written, ...(row.error ? { errors: await attemptErrors(reader, entry, row.error) } : {}) });
+      rows.set(key, { entry: written, ...(row.error ? { errors: await failedAttempts(reader, entry, row.error) } : {}) });
     } catch (error) {
       if (!(error instanceof EntryDataError || error instanceof ZipFormatError)) throw error;
       leaveOut(name, `is damaged (${error.message})`);
@@ -105,11 +106,10 @@ export async function copySampleRows(reader: EvalLogReader, writer: EvalLogWrite
   }
 }
 
-/** The errors of a failed sample's attempts, oldest first: its `error_retries`, then its `error`. */
-async function attemptErrors(reader: EvalLogReader, entry: ZipEntry, message: string): Promise<EvalError[]> {
-  const sample = await reader.readSample(entry);
-  const retries = (sample.error_retries ?? []) as EvalError[];
-  return [...retries, sample.error ?? { message, traceback: '', traceback_ansi: '' }];
+/** A failed sample's attempt errors; its summary's error stands in when the sample itself carries none. */
+async function failedAttempts(reader: EvalLogReader, entry: ZipEntry, message: string): Promise<EvalError[]> {
+  const errors = attemptErrors(await reader.readSample(entry));
+  return errors.length ? errors : [{ message, traceback: '', traceback_ansi: '' }];
 }
 
 async function openLog(storage: Storage, location: string, warn: WarningHandler): Promise<EvalLogReader> {

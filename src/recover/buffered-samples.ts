@@ -7,6 +7,7 @@
 import type { SampleBufferSource } from '../buffer/sample-buffer-source.js';
 import type { BufferedSampleEntry } from '../buffer/buffered-sample.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
+import { attemptErrors, withEarlierAttempts } from '../eval/attempt-errors.js';
 import type { EvalLogReader } from '../eval/eval-log-reader.js';
 import { EvalSampleSummarySchema, validate, type EvalError, type EvalSample, type EvalSampleSummary } from '../eval/schemas.js';
 import { warnings, type WarningHandler } from '../warnings.js';
@@ -59,8 +60,7 @@ export async function replacedAttemptErrors(log: EvalLogReader, name: string): P
   const entry = log.zip.entry(name);
   if (!entry) return [];
   try {
-    const flushed = await log.readSample(entry);
-    return flushed.error ? [...((flushed.error_retries ?? []) as EvalError[]), flushed.error] : [];
+    return attemptErrors(await log.readSample(entry));
   } catch (error) {
     if (isSampleLevel(error)) return [];
     throw error;
@@ -70,8 +70,8 @@ export async function replacedAttemptErrors(log: EvalLogReader, name: string): P
 /** Puts the replaced attempts' errors before the sample's own retries, and counts them in its summary. */
 export function withEarlierErrors(sample: EvalSample, summary: EvalSampleSummary, earlier: readonly EvalError[]): void {
   if (earlier.length === 0) return;
-  sample.error_retries = [...earlier, ...(sample.error_retries ?? [])];
-  summary.retries = sample.error_retries.length;
+  sample.error_retries = withEarlierAttempts(sample, earlier).error_retries;
+  summary.retries = sample.error_retries!.length;
 }
 
 /**
