@@ -113,10 +113,11 @@ async function failedAttempts(reader: EvalLogReader, entry: ZipEntry, message: s
 }
 
 async function openLog(storage: Storage, location: string, warn: WarningHandler): Promise<EvalLogReader> {
-  if (!(await storage.stat(location))) throw new NotFoundError(`${location}: no such log to resume`);
+  const stat = await storage.stat(location);
+  if (!stat) throw new NotFoundError(`${location}: no such log to resume`);
   try {
     // A crashed log cut short (a full disk) still gives its start; recovery salvages the rest.
-    return await EvalLogReader.open(storage.byteSource(location), { salvage: true, onWarning: warn });
+    return await EvalLogReader.open(storage.byteSource(location, stat), { salvage: true, onWarning: warn });
   } catch (error) {
     if (error instanceof ZipFormatError) throw new ResumeRefusedError(`${location} cannot be resumed: ${error.message}`, { cause: error });
     throw error;

@@ -1,6 +1,6 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { joinS3Location } from './s3-location.js';
-import type { S3Storage, S3StorageOptions } from './s3-storage.js';
+import type { S3ByteSource, S3Storage, S3StorageOptions } from './s3-storage.js';
 import type { ReadOptions, Storage, StorageStat, StoredFile, WriteOptions } from './storage.js';
 
 /**
@@ -28,16 +28,13 @@ export class LazyS3Storage implements Storage {
   }
 
   byteSource(location: string, known?: StorageStat): ByteSource {
-    let source: Promise<ByteSource> | undefined;
+    let source: Promise<S3ByteSource> | undefined;
     const open = () => (source ??= this.driver().then((driver) => driver.byteSource(location, known)));
     return {
       name: location,
       size: async () => (await open()).size(),
       read: async (offset, length) => (await open()).read(offset, length),
-      readEnd: async (length) => {
-        const opened = await open();
-        return opened.readEnd ? opened.readEnd(length) : { bytes: new Uint8Array(0), size: await opened.size() };
-      },
+      readEnd: async (length) => (await open()).readEnd(length),
       close: async () => (source ? (await source).close() : undefined),
     };
   }
