@@ -139,7 +139,12 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
 /** `logs/.run.eval.recovering-1f3a…`: hidden from listings (Inspect's and ours), removed on every exit path. */
 function stagingLocation(location: string): string {
   const slash = location.lastIndexOf('/');
-  return `${location.slice(0, slash + 1)}.${location.slice(slash + 1)}.recovering-${randomBytes(4).toString('hex')}`;
+  return `${location.slice(0, slash + 1)}${stagingNamePrefix(location)}${randomBytes(4).toString('hex')}`;
+}
+
+/** The start of every staging copy's name for this log: `.run.eval.recovering-`. */
+function stagingNamePrefix(location: string): string {
+  return `.${location.slice(location.lastIndexOf('/') + 1)}.recovering-`;
 }
 
 /**
@@ -150,7 +155,7 @@ function stagingLocation(location: string): string {
 async function removeDeadStagingCopies(storage: Storage, location: string, own: string): Promise<void> {
   const slash = location.lastIndexOf('/');
   const directory = slash < 0 ? '.' : location.slice(0, slash);
-  const prefix = `.${location.slice(slash + 1)}.recovering-`;
+  const prefix = stagingNamePrefix(location);
   const ownName = own.slice(own.lastIndexOf('/') + 1);
   for (const name of await storage.list(directory)) {
     if (name.startsWith(prefix) && name !== ownName) await storage.delete(storage.join(directory, name));
