@@ -6,10 +6,14 @@
  *
  * Usage: node dist/examples/resume-demo.js [dir]       the demo: crashes the harness at three
  *                                                     random samples, then lets it finish
- *        node dist/examples/resume-demo.js --harness <log> <data dir> <samples> <epochs>
+ *        node dist/examples/resume-demo.js --harness <log> <data dir> <samples> <epochs> [--shared]
  *                                                     one run of the harness (what the demo
  *                                                     starts); prints `done <id> <epoch> ok|error`
- *                                                     per sample, then `finished`
+ *                                                     per sample, then `finished`; with --shared,
+ *                                                     <log> is the log dir (startOrResume), the
+ *                                                     buffer is mirrored into .buffer/ beside it,
+ *                                                     and `synced <id> <epoch>` says a sample's
+ *                                                     first events had time to be synced
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -35,27 +39,48 @@ export function resumeDemoStart(samples: number, epochs: number): LogStart {
 const failsFirst = (index: number) => index % 23 === 0;
 const rateLimitError = 'RateLimitError: 429 Too Many Requests';
 
-async function harness(log: string, dataDir: string, samples: number, epochs: number): Promise<void> {
+/**
+ * One run of the harness. With `shared`, `target` is the log dir: the harness starts or resumes
+ * there (`EvalRecorder.startOrResume`) and mirrors its buffer into `.buffer/` beside the log, as
+ * a pod whose local disk may die would; each attempt's events carry its uuid, and are logged in
+ * two steps with a sync between them, so a kill can cut an attempt off with some of them synced.
+ */
+async function harness(target: string, dataDir: string, samples: number, epochs: number, shared: boolean): Promise<void> {
   const start = resumeDemoStart(samples, epochs);
-  const recorder = existsSync(log) ? await EvalRecorder.resume(log, start, { dataDir }) : await EvalRecorder.start(log, start, { dataDir, logBuffer: 10 });
+  const recorder = shared
+    ? await EvalRecorder.startOrResume(target, start, { dataDir, logBuffer: 10, shared: { intervalSeconds: sharedSyncSeconds } })
+    : existsSync(target)
+      ? await EvalRecorder.resume(target, start, { dataDir })
+      : await EvalRecorder.start(target, start, { dataDir, logBuffer: 10 });
   const indexOf = new Map(start.eval.dataset.sample_ids!.map((id, position) => [String(id), position + 1]));
   // Samples that fail are run again in this process too, up to three attempts in all.
   for (let left = recorder.remaining(); left.length > 0; left = left.filter(({ id, epoch }) => !recorder.completed(id, epoch) && recorder.failedAttempts(id, epoch).length < 3)) {
     for (const { id, epoch } of left) {
       const index = indexOf.get(String(id))!;
       const startedAt = now();
-      recorder.sampleStarted(syntheticInit(index, epoch));
-      recorder.events(id, epoch, syntheticEvents(index));
+      const { uuid } = recorder.sampleStarted(syntheticInit(index, epoch));
+      const events = shared ? syntheticEvents(index).map((event) => ({ ...event, uuid: `${String(event.uuid)}-${uuid}` })) : syntheticEvents(index);
+      if (shared) {
+        recorder.events(id, epoch, events.slice(0, 3));
+        await new Promise((resolve) => setTimeout(resolve, sharedSyncSeconds * 1500));
+        process.stdout.write(`synced ${JSON.stringify(id)} ${epoch}\n`);
+        recorder.events(id, epoch, events.slice(3));
+      } else {
+        recorder.events(id, epoch, events);
+      }
       const failing = failsFirst(index) && !recorder.failedAttempts(id, epoch).some((error) => error.message === rateLimitError);
       // Each attempt carries its own times: which of two attempts is the later one is told by them.
       const sample = failing ? failedSample(index, epoch) : syntheticSample(index, epoch);
-      await recorder.sampleCompleted({ ...sample, started_at: startedAt, completed_at: now() });
+      await recorder.sampleCompleted({ ...sample, ...(shared ? { uuid, events } : {}), started_at: startedAt, completed_at: now() });
       process.stdout.write(`done ${JSON.stringify(id)} ${epoch} ${failing ? 'error' : 'ok'}\n`);
     }
   }
   await recorder.finish();
   process.stdout.write('finished\n');
 }
+
+/** How often a shared harness syncs its buffer into `.buffer/`. */
+const sharedSyncSeconds = 0.02;
 
 /** Now as Python's `isoformat()` of an aware time writes it (what Inspect writes). */
 const now = () => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
@@ -66,18 +91,23 @@ function failedSample(index: number, epoch: number): EvalSample {
   return { ...sample, scores: {}, error: { message, traceback: `Traceback (most recent call last):\n${message}\n`, traceback_ansi: `${message}\n` } };
 }
 
-/** When a run of the harness is SIGKILLed: once it has run so many samples, or so many ms after it started. */
-export type KillPoint = { afterSamples: number } | { afterMs: number };
+/**
+ * When a run of the harness is SIGKILLed: once it has run so many samples, once so many samples
+ * had their first events synced into `.buffer/` (a shared harness), or so many ms after it started.
+ */
+export type KillPoint = { afterSamples: number } | { afterSynced: number } | { afterMs: number };
 
 /** One run of the harness, SIGKILLed at `kill` (never, when undefined). */
 export function runHarness(
-  log: string,
+  target: string,
   dataDir: string,
   samples: number,
   epochs: number,
   kill?: KillPoint,
+  options: { shared?: boolean } = {},
 ): Promise<{ lines: string[]; killed: boolean; code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [here, '--harness', log, dataDir, String(samples), String(epochs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [here, '--harness', target, dataDir, String(samples), String(epochs), ...(options.shared ? ['--shared'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
   let killed = false;
@@ -91,6 +121,7 @@ export function runHarness(
   createInterface({ input: child.stdout }).on('line', (line) => {
     lines.push(line);
     if (kill && 'afterSamples' in kill && lines.filter((seen) => seen.startsWith('done ')).length >= kill.afterSamples) killNow();
+    if (kill && 'afterSynced' in kill && lines.filter((seen) => seen.startsWith('synced ')).length >= kill.afterSynced) killNow();
   });
   return new Promise((resolve) =>
     child.once('close', (code) => {
@@ -124,8 +155,8 @@ async function demo(directory: string): Promise<void> {
 
 const args = process.argv.slice(2);
 if (args[0] === '--harness') {
-  const [log, dataDir, samples, epochs] = args.slice(1) as [string, string, string, string];
-  await harness(log, dataDir, Number(samples), Number(epochs));
+  const [target, dataDir, samples, epochs, shared] = args.slice(1) as [string, string, string, string, string | undefined];
+  await harness(target, dataDir, Number(samples), Number(epochs), shared === '--shared');
 } else if (process.argv[1] === here) {
   await demo(args[0] ?? (await mkdtemp(join(tmpdir(), 'resume-demo-'))));
 }

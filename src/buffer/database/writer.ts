@@ -101,13 +101,16 @@ export class SampleBufferDatabase {
 
   /**
    * A sample begins: its summary has `id, epoch, uuid, input, choices, target, metadata`, no
-   * `started_at`/`completed_at`, and `completed: false`.
+   * `started_at`/`completed_at`, and `completed: false`. A sample started again (a retry) is a
+   * new attempt: whatever the buffer still holds of an earlier one goes, so no reader ever joins
+   * this attempt's summary with that one's events or pools.
    */
   startSample(summary: EvalSampleSummary): void {
     const key = bufferKey(summary.id, summary.epoch);
     const rows = emptyRows();
     const data = formatIndentedJson(condenseSummary(summary, rows));
     this.write('start sample', () => {
+      this.deleteSampleRows(String(summary.id), summary.epoch);
       this.insertAttachments(String(summary.id), summary.epoch, rows);
       this.statement('INSERT INTO samples (id, epoch, data) VALUES (?, ?, ?)').run(String(summary.id), summary.epoch, data);
     });
@@ -179,12 +182,7 @@ export class SampleBufferDatabase {
   removeSamples(samples: readonly SampleRef[]): void {
     if (samples.length === 0) return;
     this.write('remove samples', () => {
-      for (const { id, epoch } of samples) {
-        for (const table of ['events', 'attachments', 'message_pool', 'call_pool']) {
-          this.statement(`DELETE FROM ${table} WHERE sample_id = ? AND sample_epoch = ?`).run(String(id), epoch);
-        }
-        this.statement('DELETE FROM samples WHERE id = ? AND epoch = ?').run(String(id), epoch);
-      }
+      for (const { id, epoch } of samples) this.deleteSampleRows(String(id), epoch);
     });
     for (const { id, epoch } of samples) this.running.delete(bufferKey(id, epoch));
   }
@@ -200,6 +198,13 @@ export class SampleBufferDatabase {
     this.database.close();
     await this.sync?.closed?.(this, cleanup);
     if (cleanup) await removeDatabaseFiles(this.path);
+  }
+
+  private deleteSampleRows(sampleId: string, epoch: number): void {
+    for (const table of ['events', 'attachments', 'message_pool', 'call_pool']) {
+      this.statement(`DELETE FROM ${table} WHERE sample_id = ? AND sample_epoch = ?`).run(sampleId, epoch);
+    }
+    this.statement('DELETE FROM samples WHERE id = ? AND epoch = ?').run(sampleId, epoch);
   }
 
   private insertAttachments(sampleId: string, epoch: number, rows: CondensedRows): void {

@@ -64,7 +64,9 @@ export function planSync(previous: Manifest, source: SyncSource, segmentId: numb
   const samples: ManifestSampleJson[] = [];
 
   for (const sample of source.samples()) {
-    const old = previousSamples.get(bufferKey(sample.id, sample.epoch));
+    const earlier = previousSamples.get(bufferKey(sample.id, sample.epoch));
+    // A sample started again (a retry) is a new attempt: the earlier one's segments are not its.
+    const old = earlier && earlier.summary.uuid === sample.summary.uuid ? earlier : undefined;
     const segments = (old?.segments ?? []).map((entry) => (typeof entry === 'number' ? entry : segmentRecordJson(entry)));
 
     let metadataHash = old?.metadata_hash ?? undefined;

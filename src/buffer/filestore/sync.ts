@@ -12,14 +12,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { processTempDir } from '../../bytes/exit-cleanup.js';
 import { join } from 'node:path';
-import { FilestoreRemovedError, NotFoundError } from '../../errors.js';
+import { FilestoreRemovedError } from '../../errors.js';
 import type { Storage, WriteOptions } from '../../storage/storage.js';
 import { ZipWriter } from '../../zip/zip-writer.js';
 import type { BufferDatabaseSnapshot } from '../database/open-snapshot.js';
 import { formatIndentedJson } from '../pretty-json.js';
 import { heartbeat, heartbeatFileName } from './heartbeat.js';
 import { manifestFileName, segmentFileName } from './layout.js';
-import { readManifest, type Manifest } from './manifest.js';
+import { manifestSchema, type Manifest } from './manifest.js';
 import { emptyManifest, planSync, type SegmentMemberJson } from './sync-plan.js';
 import { SyncScheduler } from './sync-scheduler.js';
 import { SyncSource } from './sync-source.js';
@@ -62,6 +62,12 @@ export class FilestoreSync {
   /** The highest segment id that may exist in storage; undefined before the first sync looked. */
   private highestSegmentId: number | undefined;
   private removed = false;
+  /**
+   * The manifest this writer last stored. A sync continues from it, never from a manifest found
+   * in storage: that one may be another writer's (a crashed run this one resumes), whose row ids
+   * are not this database's and whose segments hold another attempt's events.
+   */
+  private lastManifest: Manifest = emptyManifest;
   /** Beats between syncs, so an idle run (a slow model call, a backoff) still shows it is alive. */
   private readonly beat: NodeJS.Timeout;
   private beating: Promise<void> = Promise.resolve();
@@ -129,7 +135,7 @@ export class FilestoreSync {
   private async syncOnce(): Promise<SyncResult> {
     if (this.removed) throw new FilestoreRemovedError(`${this.bufferDir}: the filestore was removed; it is not synced again`);
     if (this.highestSegmentId === undefined) this.highestSegmentId = await this.create();
-    const previous = await this.previousManifest();
+    const previous = this.lastManifest;
     const segmentId = Math.max(previous.segments.at(-1)?.id ?? 0, this.highestSegmentId) + 1;
     const plan = this.source.consistently(() => planSync(previous, this.source, segmentId));
 
@@ -140,6 +146,7 @@ export class FilestoreSync {
       await this.writeSegment(plan.segment.id, plan.segment.members);
     }
     await this.write(manifestFileName, formatIndentedJson(plan.manifest));
+    this.lastManifest = manifestSchema.parse(plan.manifest);
     await this.writeHeartbeat();
 
     this.failure = undefined;
@@ -179,15 +186,6 @@ export class FilestoreSync {
     await this.write(keepFileName, new Uint8Array());
     const ids = (await this.storage.list(this.bufferDir)).map((name) => segmentName.exec(name)?.[1]).filter((id) => id !== undefined);
     return Math.max(0, ...ids.map(Number));
-  }
-
-  private async previousManifest(): Promise<Manifest> {
-    try {
-      return await readManifest(this.storage, this.bufferDir);
-    } catch (error) {
-      if (error instanceof NotFoundError) return emptyManifest;
-      throw error;
-    }
   }
 
   /** Built whole in a local temp file (fsynced by `close`), then stored as one object. */

@@ -342,7 +342,30 @@ function defineSuites(): void {
           database.startSample(startSummary(1));
           database.completeSample(1, 1, completedSummary(1));
           assert.throws(() => database.logEvents(1, 1, sampleEvents(1)), /not running/);
-          assert.throws(() => database.startSample(startSummary(1)), /UNIQUE constraint/);
+        } finally {
+          await database.close({ cleanup: true });
+        }
+      }));
+
+    it("a sample started again forgets the earlier attempt's rows: events, pools, attachments and summary", () =>
+      withTempDir('buffer-writer-', async (root) => {
+        const { database } = createDatabase(root);
+        try {
+          database.startSample(startSummary(1));
+          database.logEvents(1, 1, sampleEvents(1));
+          database.startSample(startSummary(2));
+          database.logEvents(2, 1, sampleEvents(2));
+          const retry = { ...startSummary(1), uuid: 'second-attempt-uuid-000' };
+          database.startSample(retry);
+          database.logEvents(1, 1, sampleEvents(1).slice(0, 1));
+          await read(database.path, (reader) => {
+            assert.equal(reader.sample(1, 1)?.summary.uuid, retry.uuid);
+            assert.deepEqual(reader.events(1, 1).map((row) => row.event.event), ['sample_init'], 'only the new attempt\'s events');
+            const data = reader.sampleData(1, 1)!;
+            assert.equal(data.messagePool.length, 0, 'the earlier attempt\'s pool rows are gone');
+            assert.equal(data.callPool.length, 0);
+            assert.ok(reader.events(2, 1).length > 1, 'another sample keeps its rows');
+          });
         } finally {
           await database.close({ cleanup: true });
         }

@@ -255,7 +255,7 @@ describe('FilestoreSync', () => {
       assert.equal(member.events![0]!.sample_id, '5', 'sample ids are text in rows');
     }));
 
-  it('continues an existing filestore and never rewrites a segment id', () =>
+  it("a new writer on an existing filestore never rewrites a segment id, and takes nothing of the earlier writer's manifest", () =>
     withRun(async ({ database, bufferDir, storage, newSync, manifest }) => {
       database.startSample(startSummary(1));
       database.logEvents(1, 1, openingEvents(1));
@@ -278,25 +278,55 @@ describe('FilestoreSync', () => {
       assert.equal((await sync.sync()).segmentId, 4, 'neither the orphan nor the failed id is reused');
       assert.equal(sync.lastError, undefined);
       assert.equal(await readFile(orphan, 'utf8'), 'orphan');
-      assert.deepEqual((await manifest()).value.segments.map((segment) => segment.id), [1, 4]);
+      // Its own rows, all of them, in its own segment: the earlier writer's cursors and segments are not its.
+      assert.deepEqual((await manifest()).value.segments.map((segment) => segment.id), [4]);
+      assert.deepEqual(sampleEntry(await manifest(), 1)!.segments.map((entry) => (entry as Record<string, number>).id), [4]);
       await assertFilestoreMirrorsDatabase(storage, bufferDir, database.path);
     }));
 
-  it('carries legacy integer segment entries over, taking their cursors from the global records', () =>
+  it("a resumed run's writer pairs a sample run again with its own events only, never the crashed attempt's", () =>
     withRun(async ({ database, bufferDir, storage, newSync, manifest }) => {
+      // The crashed process: sample 1's first attempt got far (many rows) before the kill.
       database.startSample(startSummary(1));
-      database.logEvents(1, 1, openingEvents(1));
-      const sync = newSync();
-      await sync.sync();
-      const legacy = (await manifest()).value;
-      legacy.samples[0]!.segments = [1];
-      await writeFile(join(bufferDir, 'manifest.json'), formatIndentedJson(legacy));
+      database.logEvents(1, 1, [...openingEvents(1), ...laterEvents(1, 2), ...laterEvents(1, 3)]);
+      await newSync().sync();
+      const crashed = sampleEntry(await manifest(), 1)!.segments[0] as Record<string, number>;
 
-      database.logEvents(1, 1, laterEvents(1, 2));
+      // The resumed process: a new database (row ids from 1 again), the sample run again, completed.
+      const resumed = SampleBufferDatabase.create(join(bufferDir, '..', '..', crashedLogName), { dataDir: join(bufferDir, '..', '..', '..', 'data2'), pid: 4343 });
+      const live = openLiveBufferDatabase(resumed.path);
+      try {
+        const retry = { ...startSummary(1), uuid: 'second-attempt-uuid-000' };
+        resumed.startSample(retry);
+        resumed.logEvents(1, 1, openingEvents(1));
+        resumed.completeSample(1, 1, { ...completedSummary(1), uuid: retry.uuid });
+        const sync = new FilestoreSync({ database: live, storage, bufferDir, intervalSeconds: 60 });
+        await sync.sync();
+        const entry = sampleEntry(await manifest(), 1)!;
+        assert.equal(entry.summary.uuid, retry.uuid);
+        const segments = entry.segments as Array<Record<string, number>>;
+        assert.deepEqual(segments.map((segment) => segment.id), [2], 'only the new attempt\'s segment');
+        assert.ok(segments[0]!.last_event_id! <= crashed.last_event_id!, 'its row ids are below the crashed writer\'s cursors, and still synced');
+        await assertFilestoreMirrorsDatabase(storage, bufferDir, resumed.path);
+      } finally {
+        live.close();
+        await resumed.close({ cleanup: true });
+      }
+    }));
+
+  it('a sample started again in the same run gets fresh segments', () =>
+    withRun(async ({ database, bufferDir, storage, newSync, manifest }) => {
+      const sync = newSync();
+      database.startSample(startSummary(1));
+      database.logEvents(1, 1, [...openingEvents(1), ...laterEvents(1, 2)]);
+      await sync.sync();
+      // A retry that starts before the failed attempt's rows left the buffer.
+      database.startSample({ ...startSummary(1), uuid: 'second-attempt-uuid-000' });
+      database.logEvents(1, 1, openingEvents(1));
       assert.equal((await sync.sync()).segmentId, 2);
-      const entries = (await manifest()).value.samples[0]!.segments;
-      assert.equal(entries[0], 1);
-      assert.equal((entries[1] as Record<string, number>).id, 2);
+      const entry = sampleEntry(await manifest(), 1)!;
+      assert.equal(entry.summary.uuid, 'second-attempt-uuid-000');
+      assert.deepEqual(entry.segments.map((segment) => (segment as Record<string, number>).id), [2]);
       await assertFilestoreMirrorsDatabase(storage, bufferDir, database.path);
     }));
 
