@@ -6,14 +6,15 @@
  *
  * Usage: node dist/examples/resume-demo.js [dir]       the demo: crashes the harness at three
  *                                                     random samples, then lets it finish
- *        node dist/examples/resume-demo.js --harness <log> <data dir> <samples> <epochs> [--shared]
+ *        node dist/examples/resume-demo.js --harness <log> <data dir> <samples> <epochs> [--shared [--fresh]]
  *                                                     one run of the harness (what the demo
  *                                                     starts); prints `done <id> <epoch> ok|error`
  *                                                     per sample, then `finished`; with --shared,
  *                                                     <log> is the log dir (startOrResume), the
  *                                                     buffer is mirrored into .buffer/ beside it,
  *                                                     and `synced <id> <epoch>` says a sample's
- *                                                     first events had time to be synced
+ *                                                     first events had time to be synced; --fresh
+ *                                                     starts a new log after a successful one
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -45,10 +46,10 @@ const rateLimitError = 'RateLimitError: 429 Too Many Requests';
  * a pod whose local disk may die would; each attempt's events carry its uuid, and are logged in
  * two steps with a sync between them, so a kill can cut an attempt off with some of them synced.
  */
-async function harness(target: string, dataDir: string, samples: number, epochs: number, shared: boolean): Promise<void> {
+async function harness(target: string, dataDir: string, samples: number, epochs: number, { shared, fresh }: HarnessOptions): Promise<void> {
   const start = resumeDemoStart(samples, epochs);
   const recorder = shared
-    ? await EvalRecorder.startOrResume(target, start, { dataDir, logBuffer: 10, shared: { intervalSeconds: sharedSyncSeconds } })
+    ? await EvalRecorder.startOrResume(target, start, { dataDir, logBuffer: 10, shared: { intervalSeconds: sharedSyncSeconds }, fresh })
     : existsSync(target)
       ? await EvalRecorder.resume(target, start, { dataDir })
       : await EvalRecorder.start(target, start, { dataDir, logBuffer: 10 });
@@ -79,6 +80,12 @@ async function harness(target: string, dataDir: string, samples: number, epochs:
   process.stdout.write('finished\n');
 }
 
+/** `shared`: startOrResume in a log dir, mirrored into `.buffer/`; `fresh`: a new log even after a successful one. */
+export interface HarnessOptions {
+  shared?: boolean;
+  fresh?: boolean;
+}
+
 /** How often a shared harness syncs its buffer into `.buffer/`. */
 const sharedSyncSeconds = 0.02;
 
@@ -104,9 +111,9 @@ export function runHarness(
   samples: number,
   epochs: number,
   kill?: KillPoint,
-  options: { shared?: boolean } = {},
+  options: HarnessOptions = {},
 ): Promise<{ lines: string[]; killed: boolean; code: number | null; stderr: string }> {
-  const args = [here, '--harness', target, dataDir, String(samples), String(epochs), ...(options.shared ? ['--shared'] : [])];
+  const args = [here, '--harness', target, dataDir, String(samples), String(epochs), ...(options.shared ? ['--shared'] : []), ...(options.fresh ? ['--fresh'] : [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let stderr = '';
@@ -155,8 +162,8 @@ async function demo(directory: string): Promise<void> {
 
 const args = process.argv.slice(2);
 if (args[0] === '--harness') {
-  const [target, dataDir, samples, epochs, shared] = args.slice(1) as [string, string, string, string, string | undefined];
-  await harness(target, dataDir, Number(samples), Number(epochs), shared === '--shared');
+  const [target, dataDir, samples, epochs, ...flags] = args.slice(1) as [string, string, string, string, ...string[]];
+  await harness(target, dataDir, Number(samples), Number(epochs), { shared: flags.includes('--shared'), fresh: flags.includes('--fresh') });
 } else if (process.argv[1] === here) {
   await demo(args[0] ?? (await mkdtemp(join(tmpdir(), 'resume-demo-'))));
 }

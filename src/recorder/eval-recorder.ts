@@ -20,13 +20,14 @@ import { summarizeSample } from '../eval/sample-summary.js';
 import type { EvalError, EvalLogHeader, EvalSample, EvalSampleReductions, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { BufferEvent, TaskMetric } from '../buffer/schemas.js';
 import { SampleBufferDatabase, type BufferSyncHook } from '../buffer/database/writer.js';
+import { ResumeRefusedError } from '../errors.js';
 import { logKey, type SampleId, type SampleRef } from '../sample-ref.js';
 import { FilestoreSyncHook } from '../buffer/filestore/sync-hook.js';
 import { shortUuid } from '../buffer/short-uuid.js';
 import { storageFor } from '../storage/storage-for.js';
 import { warningSink, type WarningOptions } from '../warnings.js';
 import { finishedRun } from './finished-run.js';
-import { copySampleRows, openForResume, resumableLogIn, type SampleRow } from './resumed-log.js';
+import { copySampleRows, newestLogOfRun, openForResume, readFinishedRun, type SampleRow } from './resumed-log.js';
 
 export interface EvalRecorderOptions {
   /** Inspect's data dir, where the buffer database goes; default `inspectDataDir()`. */
@@ -50,6 +51,17 @@ export interface ResumeOptions extends EvalRecorderOptions, WarningOptions {
   retryErrors?: boolean;
 }
 
+export interface StartOrResumeOptions extends ResumeOptions {
+  /** Begin a new log even when the newest log of this run finished successfully. */
+  fresh?: boolean;
+}
+
+/** Where a recording goes: its log and its buffer database. */
+interface Recording {
+  log: EvalLogWriter;
+  buffer: SampleBufferDatabase;
+}
+
 /** What is known when a sample begins (the dataset sample, as in Inspect's `sample_init` event). */
 export interface SampleInit {
   id: string | number;
@@ -69,14 +81,16 @@ export class EvalRecorder {
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly log: EvalLogWriter,
-    private readonly buffer: SampleBufferDatabase,
+    /** Undefined for a run that finished successfully before this recorder (startOrResume): nothing is left to record. */
+    private readonly recording: Recording | undefined,
     private readonly logBuffer: number,
     /** The run's start, as in its log. */
     readonly logStart: LogStart,
     /** The latest row of each sample in the log, by `logKey`. */
     private readonly rows: Map<string, SampleRow>,
     private readonly retryErrors: boolean,
+    /** The log this recorder writes (or, for a run finished earlier, found). */
+    readonly logLocation: string,
   ) {}
 
   /**
@@ -113,16 +127,22 @@ export class EvalRecorder {
   }
 
   /**
-   * Resumes the newest log in `logDir` of this run (same task, task arguments, epochs and sample
-   * ids) that did not finish successfully, or starts a new one there, named as Inspect names
-   * logs: a harness resumes by being run again.
+   * A harness resumes by being run again: takes the newest log in `logDir` of this run (same
+   * task, task arguments, epochs and sample ids). One that did not finish successfully is
+   * resumed; one that did is returned as it is, with nothing `remaining()` and a `finish()` that
+   * changes nothing (`fresh: true` starts a new log instead). With none, a new log is started
+   * there, named as Inspect names logs. Whatever the kills before, a run again always goes on.
    */
-  static async startOrResume(logDir: string, given: LogStart, options: ResumeOptions = {}): Promise<EvalRecorder> {
+  static async startOrResume(logDir: string, given: LogStart, options: StartOrResumeOptions = {}): Promise<EvalRecorder> {
     const directory = logDir.replace(/[/\\]+$/, '');
     const storage = storageFor(directory);
     const logStart = completeLogStart(given);
-    const found = await resumableLogIn(storage, directory, logStart);
-    if (found) return EvalRecorder.resume(found, given, options);
+    const newest = await newestLogOfRun(storage, directory, logStart);
+    if (newest && !newest.successful) return EvalRecorder.resume(newest.location, given, options);
+    if (newest && !options.fresh) {
+      const { start, rows } = await readFinishedRun(storage, newest.location);
+      return new EvalRecorder(undefined, 0, start, rows, false, newest.location);
+    }
     return EvalRecorder.start(storage.join(directory, inspectLogFileName(logStart)), logStart, options);
   }
 
@@ -142,7 +162,8 @@ export class EvalRecorder {
     const sync = options.sync ?? (options.shared ? new FilestoreSyncHook(options.shared) : undefined);
     const buffer = SampleBufferDatabase.create(logLocation, { dataDir: options.dataDir, sync });
     try {
-      return new EvalRecorder(await createLog(), buffer, options.logBuffer ?? defaultLogBuffer(logStart), logStart, rows, retryErrors);
+      const log = await createLog();
+      return new EvalRecorder({ log, buffer }, options.logBuffer ?? defaultLogBuffer(logStart), logStart, rows, retryErrors, logLocation);
     } catch (error) {
       await buffer.close({ cleanup: true });
       throw error;
@@ -155,6 +176,11 @@ export class EvalRecorder {
     return row !== undefined && (row.errors === undefined || !this.retryErrors);
   }
 
+  /** Whether the run had finished successfully before this recorder: nothing remains, and nothing can be recorded. */
+  get finishedEarlier(): boolean {
+    return this.recording === undefined;
+  }
+
   /** The errors of the sample's attempts so far, oldest first (empty when none failed, or its last attempt succeeded). */
   failedAttempts(id: SampleId, epoch: number): readonly EvalError[] {
     return this.rows.get(logKey(id, epoch))?.errors ?? [];
@@ -162,6 +188,7 @@ export class EvalRecorder {
 
   /** The dataset's samples × epochs not yet completed, in dataset order then epoch: what is left to run. */
   remaining(): SampleRef[] {
+    if (this.finishedEarlier) return [];
     const epochs = this.logStart.eval.config.epochs ?? 1;
     const left: SampleRef[] = [];
     for (const id of this.logStart.eval.dataset.sample_ids ?? []) {
@@ -170,9 +197,9 @@ export class EvalRecorder {
     return left;
   }
 
-  /** The buffer database file (with `-wal` and `-shm` next to it). */
+  /** The buffer database file (with `-wal` and `-shm` next to it); a run finished earlier has none (refused). */
   get bufferDatabasePath(): string {
-    return this.buffer.path;
+    return this.recorded().buffer.path;
   }
 
   /** Records the start of a sample; returns the summary stored for it (with its uuid). */
@@ -190,18 +217,18 @@ export class EvalRecorder {
       uuid: init.uuid ?? shortUuid(),
       completed: false,
     };
-    this.buffer.startSample(summary);
+    this.recorded().buffer.startSample(summary);
     return summary;
   }
 
   /** Transcript events of a running sample; log an updated event again with the same `uuid`. */
   events(id: SampleId, epoch: number, events: readonly BufferEvent[]): void {
-    this.buffer.logEvents(id, epoch, events);
+    this.recorded().buffer.logEvents(id, epoch, events);
   }
 
   /** The running metrics display (`task_database.metrics`), as Inspect's viewer shows it. */
   updateMetrics(metrics: readonly TaskMetric[]): void {
-    this.buffer.updateMetrics(metrics);
+    this.recorded().buffer.updateMetrics(metrics);
   }
 
   /**
@@ -212,18 +239,19 @@ export class EvalRecorder {
    * summary's `retries` counts them.
    */
   async sampleCompleted(completed: EvalSample): Promise<void> {
+    const { log, buffer } = this.recorded();
     const key = logKey(completed.id, completed.epoch);
     const row = this.rows.get(key);
     const sample = withEarlierAttempts(completed, row?.errors ?? []);
     const summary = summarizeSample(sample);
-    this.buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
+    buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
     // The attempt counts from now (a next attempt's error_retries start from it); its entry once written.
     const errors = attemptErrors(sample);
     this.rows.set(key, { entry: row?.entry, ...(errors.length ? { errors } : {}) });
     await this.enqueue(async () => {
       const earlier = this.rows.get(key)?.entry;
-      if (earlier) this.log.dropSample(earlier);
-      const entry = await this.log.addSample(sample, summary);
+      if (earlier) log.dropSample(earlier);
+      const entry = await log.addSample(sample, summary);
       this.rows.set(key, { ...this.rows.get(key), entry });
       this.unflushed.push({ id: sample.id, epoch: sample.epoch });
       // A failed attempt is flushed at once: a retry of it takes over its buffer row as it starts,
@@ -244,16 +272,18 @@ export class EvalRecorder {
    * earlier processes count too.
    */
   async finish(header?: EvalLogHeader, reductions?: EvalSampleReductions): Promise<void> {
+    if (!this.recording) return;
+    const { log, buffer } = this.recording;
     await this.enqueue(async () => {
-      if (header) return this.log.finish({ header, reductions });
-      const computed = await finishedRun(this.logStart, this.log.latestSummaries());
+      if (header) return log.finish({ header, reductions });
+      const computed = await finishedRun(this.logStart, log.latestSummaries());
       try {
-        await this.log.finish({ header: computed.header, ...(computed.reductions ? { reductions: computed.reductions } : {}) });
+        await log.finish({ header: computed.header, ...(computed.reductions ? { reductions: computed.reductions } : {}) });
       } finally {
         await computed.close();
       }
     });
-    await this.buffer.close({ cleanup: true });
+    await buffer.close({ cleanup: true });
   }
 
   /**
@@ -261,15 +291,24 @@ export class EvalRecorder {
    * buffer database stays for recovery (once this process has exited, since its pid is in the name).
    */
   async abandon(): Promise<void> {
-    await this.enqueue(() => this.log.close());
-    await this.buffer.close({ cleanup: false });
+    if (!this.recording) return;
+    const { log, buffer } = this.recording;
+    await this.enqueue(() => log.close());
+    await buffer.close({ cleanup: false });
   }
 
   // A crash between the flush and the delete leaves a sample in both places; recovery prefers the log.
   private async flushLog(): Promise<void> {
-    await this.log.flush();
-    this.buffer.removeSamples(this.unflushed);
+    if (!this.recording) return;
+    await this.recording.log.flush();
+    this.recording.buffer.removeSamples(this.unflushed);
     this.unflushed = [];
+  }
+
+  /** Where this run records; refused for a run that finished before this recorder. */
+  private recorded(): Recording {
+    if (this.recording) return this.recording;
+    throw new ResumeRefusedError(`${this.logLocation} finished successfully: nothing is left to record (startOrResume with fresh: true starts a new log)`);
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {

@@ -55,7 +55,9 @@ export async function openForResume(location: string, given: LogStart, { storage
   }
   await reader.close();
   try {
-    await recoverEvalLog(location, { overwrite: true, dataDir, storage, onWarning: warn });
+    // No successful-log guard: the harness resumes this very log, and a successful log of its
+    // task beside it is an earlier run (started afresh after it), which this one does not shadow.
+    await recoverEvalLog(location, { overwrite: true, dataDir, storage, onWarning: warn, successfulLogs: new Map() });
   } catch (error) {
     if (error instanceof RecoveryNotAvailable) throw new ResumeRefusedError(`${location} cannot be resumed: ${error.message}`, { cause: error });
     throw error;
@@ -134,26 +136,46 @@ function assertSameRun(location: string, start: LogStart, given: LogStart): void
   );
 }
 
+/** The newest log of a run: where it is, and whether it finished successfully. */
+export interface NewestLog {
+  location: string;
+  successful: boolean;
+}
+
 /**
  * The newest log directly in `logDir` of the harness's run (same task, task arguments, epochs
- * and sample ids) that did not finish successfully, or undefined. Of a crashed log and its
- * recovered copy, both of one run and one time, the copy: the crashed one's buffer went into it.
+ * and sample ids), successful or not, or undefined. Of a crashed log and its recovered copy,
+ * both of one run and one time, the copy: the crashed one's buffer went into it.
  */
-export async function resumableLogIn(storage: Storage, logDir: string, given: LogStart): Promise<string | undefined> {
-  let best: { location: string; created: string; finished: boolean } | undefined;
+export async function newestLogOfRun(storage: Storage, logDir: string, given: LogStart): Promise<NewestLog | undefined> {
+  let best: { location: string; created: string; finished: boolean; successful: boolean } | undefined;
   for (const log of await scanLogs(storage, logDir, { readOnly: true })) {
     const direct = !log.location.slice(logDir.length + 1).includes('/');
-    if (!direct || log.format !== 'eval' || log.error !== undefined || log.header?.status === 'success') continue;
+    if (!direct || log.format !== 'eval' || log.error !== undefined) continue;
     const reader = await EvalLogReader.open(storage.byteSource(log.location, log.stat), { headerOnly: true, salvage: true }).catch(() => undefined);
     if (!reader) continue;
     try {
       const start = await reader.start().catch(() => undefined);
       if (!start || runDifferences(start, given).length > 0) continue;
-      const candidate = { location: log.location, created: start.eval.created, finished: log.finished === true };
+      const candidate = { location: log.location, created: start.eval.created, finished: log.finished === true, successful: log.header?.status === 'success' };
       if (!best || candidate.created > best.created || (candidate.created === best.created && candidate.finished && !best.finished)) best = candidate;
     } finally {
       await reader.close();
     }
   }
-  return best?.location;
+  return best && { location: best.location, successful: best.successful };
+}
+
+/** The start and sample rows of a log that finished successfully: what a recorder of a run already done answers from. */
+export async function readFinishedRun(storage: Storage, location: string): Promise<{ start: LogStart; rows: Map<string, SampleRow> }> {
+  const reader = await EvalLogReader.open(storage.byteSource(location));
+  try {
+    const rows = new Map<string, SampleRow>();
+    for await (const row of reader.summaryRows()) {
+      rows.set(logKey(row.id, row.epoch), { entry: undefined, ...(row.error ? { errors: [{ message: row.error, traceback: '', traceback_ansi: '' }] } : {}) });
+    }
+    return { start: await reader.start(), rows };
+  } finally {
+    await reader.close();
+  }
 }

@@ -227,10 +227,47 @@ describe('EvalRecorder.resume', () => {
     await again.finish();
     assert.equal((await readLog(log)).header.status, 'success');
 
+    // Run again after it finished: the finished log, with nothing left; fresh: true starts anew.
+    const before = await readFile(log);
     const afterSuccess = await EvalRecorder.startOrResume(scratch.logsDir, build(ids), { dataDir: scratch.dataDir });
-    assert.notEqual(afterSuccess.logStart.eval.eval_id, first.logStart.eval.eval_id, 'a finished run is not resumed');
-    assert.equal(afterSuccess.remaining().length, 3);
-    await afterSuccess.abandon();
+    assert.equal(afterSuccess.finishedEarlier, true);
+    assert.equal(afterSuccess.logLocation, log);
+    assert.equal(afterSuccess.logStart.eval.eval_id, first.logStart.eval.eval_id, 'the finished run itself');
+    assert.deepEqual(afterSuccess.remaining(), []);
+    assert.equal(afterSuccess.completed(3, 1), true);
+    assert.throws(() => afterSuccess.sampleStarted(syntheticInit(1)), (error: unknown) => error instanceof ResumeRefusedError && /finished successfully: nothing is left to record/.test(error.message));
+    await afterSuccess.finish();
+    assert.deepEqual(await readFile(log), before, 'finishing it again changes nothing');
+    const fresh = await EvalRecorder.startOrResume(scratch.logsDir, build(ids), { dataDir: scratch.dataDir, fresh: true });
+    assert.notEqual(fresh.logStart.eval.eval_id, first.logStart.eval.eval_id, 'fresh: a new run');
+    assert.equal(fresh.remaining().length, 3);
+    await fresh.abandon();
+  });
+
+  it('startOrResume converges: a run started afresh after a successful one, SIGKILLed, is resumed by the next run (not refused for the successful log beside it)', async (t) => {
+    const scratch = await makeScratch(t, 'resume-');
+    const [samples, epochs] = [12, 1];
+    const done = await runHarness(scratch.logsDir, scratch.dataDir, samples, epochs, undefined, { shared: true });
+    assert.equal(done.code, 0, done.stderr);
+    const [successful] = await readdir(scratch.logsDir).then((names) => names.filter((name) => name.endsWith('.eval')));
+    const successfulBytes = await readFile(join(scratch.logsDir, successful!));
+    // Log names are to the second: the fresh run must not share the first one's.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const killed = await runHarness(scratch.logsDir, scratch.dataDir, samples, epochs, { afterSamples: 3 }, { shared: true, fresh: true });
+    assert.ok(killed.killed, killed.stderr);
+    const logs = (await readdir(scratch.logsDir)).filter((name) => name.endsWith('.eval')).sort();
+    assert.equal(logs.length, 2, 'the fresh run has its own log');
+    const again = await runHarness(scratch.logsDir, scratch.dataDir, samples, epochs, undefined, { shared: true });
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(again.lines.filter((line) => line.startsWith('done ')).length < samples, 'it resumed: only what remained ran');
+    const resumed = await readLog(join(scratch.logsDir, logs[1]!));
+    assert.equal(resumed.header.status, 'success');
+    assert.equal(resumed.samples.size, samples * epochs);
+    assert.deepEqual(await readFile(join(scratch.logsDir, successful!)), successfulBytes, 'the earlier successful log is left as it was');
+    // And once more: the newest log of the run finished, so there is nothing left to do.
+    const last = await runHarness(scratch.logsDir, scratch.dataDir, samples, epochs, undefined, { shared: true });
+    assert.equal(last.code, 0, last.stderr);
+    assert.deepEqual(last.lines, ['finished']);
   });
 });
 
