@@ -126,10 +126,14 @@ async function runCase(seed: Seed, directory: string, random: Random, summary: C
   await cp(seed.root, directory, { recursive: true });
   try {
     const path = join(directory, target.path);
-    const damaged = mutation.apply(await readFile(path), random);
-    if (!damaged) return outcome;
     await chmod(path, 0o644);
-    await writeFile(path, damaged);
+    if (mutation.applyToFile) {
+      if (!(await mutation.applyToFile(path, random))) return outcome;
+    } else {
+      const damaged = mutation.apply!(await readFile(path), random);
+      if (!damaged) return outcome;
+      await writeFile(path, damaged);
+    }
     const log = join(directory, seed.log);
     const before = digest(await readFile(log));
     const inputSamples = await decodedSampleDigests(log);

@@ -30,7 +30,9 @@ export interface Mutation {
   name: string;
   applies: (kind: FileKind) => boolean;
   /** The damaged bytes, or undefined when this mutation finds nothing to change in them. */
-  apply: (bytes: Buffer, random: Random) => Buffer | undefined;
+  apply?: (bytes: Buffer, random: Random) => Buffer | undefined;
+  /** Damage done to the file in place, through a program that writes such files (SQLite): whether it changed anything. */
+  applyToFile?: (path: string, random: Random) => Promise<boolean>;
 }
 
 const any = () => true;
@@ -83,7 +85,67 @@ export const mutations: Mutation[] = [
   { name: 'entry JSON edit', applies: (kind) => kind === 'zip', apply: (bytes, random) => editEntryJson(bytes, random) },
   { name: 'JSON edit', applies: (kind) => kind === 'json', apply: (bytes, random) => Buffer.from(editJson(bytes.toString('utf8'), random)) },
   { name: 'SQLite page damage', applies: (kind) => kind === 'sqlite', apply: damagePage },
+  { name: 'wrong-typed column', applies: (kind) => kind === 'sqlite', applyToFile: wrongTypedColumn },
+  { name: 'wrong-typed JSON field', applies: (kind) => kind === 'json', apply: (bytes, random) => wrongTypedField(bytes, random) },
 ];
+
+/** Values of every SQLite type and of the wrong JSON types, edge numbers among them. */
+const wrongValues: unknown[] = [-1, 2n ** 62n, 1.5, 0, '', 'x', '{}', '[]', '1e999', null, Buffer.from([0, 0xff, 0x7b])];
+
+/** Every column of Inspect's buffer tables (sample-buffer.md §A.2), ours too. */
+const bufferColumns: Record<string, string[]> = {
+  task_database: ['version', 'metrics', 'last_updated'],
+  samples: ['id', 'epoch', 'data', 'sample_metadata', 'sample_metadata_hash'],
+  events: ['id', 'event_id', 'sample_id', 'sample_epoch', 'data'],
+  attachments: ['id', 'sample_id', 'sample_epoch', 'hash', 'content'],
+  message_pool: ['id', 'sample_id', 'sample_epoch', 'msg_id', 'data'],
+  call_pool: ['id', 'sample_id', 'sample_epoch', 'hash', 'data'],
+};
+
+/** Sets one column of one row (or of every row) of a buffer database to a value of another type, with SQLite itself. */
+async function wrongTypedColumn(path: string, random: Random): Promise<boolean> {
+  const { openSqlite } = await import('../src/buffer/database/sqlite.js');
+  const database = openSqlite(path.replace(/-(wal|shm)$/, ''));
+  try {
+    const tables = new Set((database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]));
+    const table = pick(random, Object.keys(bufferColumns).filter((name) => tables.has(name)));
+    if (!table) return false;
+    const columns = new Set((database.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((column) => column.name));
+    const column = pick(random, bufferColumns[table]!.filter((name) => columns.has(name)));
+    if (!column) return false;
+    const value = pick(random, wrongValues);
+    const everyRow = random() < 0.3 ? '' : ` WHERE rowid = (SELECT rowid FROM ${table} ORDER BY random() LIMIT 1)`;
+    // A primary key or unique value may refuse the change (a clash): then nothing is damaged.
+    try {
+      return database.prepare(`UPDATE ${table} SET ${column} = ?${everyRow}`).run(value).changes > 0;
+    } catch {
+      return false;
+    }
+  } finally {
+    database.close();
+  }
+}
+
+/** Replaces one value anywhere in a JSON document with a value of another type (a manifest's fields). */
+function wrongTypedField(bytes: Buffer, random: Random): Buffer | undefined {
+  let document: unknown;
+  try {
+    document = JSON.parse(bytes.toString('utf8').replace(/\bNaN\b/g, 'null'));
+  } catch {
+    return undefined;
+  }
+  const slots: Array<{ parent: Record<string, unknown> | unknown[]; key: string | number }> = [];
+  const walk = (value: unknown) => {
+    if (Array.isArray(value)) value.forEach((item, index) => (slots.push({ parent: value, key: index }), walk(item)));
+    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) (slots.push({ parent: value as Record<string, unknown>, key }), walk(item));
+  };
+  walk(document);
+  if (slots.length === 0) return undefined;
+  const { parent, key } = pick(random, slots);
+  const replacement = pick(random, [-1, 2 ** 62, 1.5, '', 'x', [], {}, null, true, '../../etc']);
+  (parent as Record<string | number, unknown>)[key] = replacement;
+  return Buffer.from(JSON.stringify(document, null, 2));
+}
 
 interface ZipRecord {
   central: number;

@@ -40,6 +40,8 @@ export interface WarningDetails {
   SAMPLE_UNREADABLE: { id: string; epoch: number };
   /** A journal summaries entry fails its check: left out; its samples are summarized from their own entries. */
   JOURNAL_DAMAGED: { entry: string };
+  /** A value read from a buffer has the wrong type or form: ignored, and the next evidence used instead. */
+  VALUE_INVALID: { field: string; value: string };
   /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
   LOG_TRUNCATED: { entries: number; stoppedAt: number };
 }
@@ -106,6 +108,7 @@ export const warnings = {
   sampleUnreadable: ofCode('SAMPLE_UNREADABLE'),
   journalDamaged: ofCode('JOURNAL_DAMAGED'),
   logTruncated: ofCode('LOG_TRUNCATED'),
+  valueInvalid: ofCode('VALUE_INVALID'),
 } as const;
 
 export type WarningHandler = (warning: RecoveryWarning) => void;

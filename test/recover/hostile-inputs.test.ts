@@ -16,7 +16,8 @@ import { ZipReader } from '../../src/zip/zip-reader.js';
 import { FileByteSource } from '../../src/bytes/file-byte-source.js';
 import { arithSample, arithStart } from '../support/arith-log.js';
 import { isOneLineError } from '../support/cli.js';
-import { layOutCrashedFixtures } from '../support/crashed-layout.js';
+import { databaseLogName, layOutCrashedFixtures } from '../support/crashed-layout.js';
+import { openSqlite } from '../../src/buffer/database/sqlite.js';
 import { runCliIn } from '../support/recover-cli.js';
 import { bufferSample, makeScratch, openBufferDatabase, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
 import { conformanceSuiteOptions } from '../support/shared-fixtures.js';
@@ -131,6 +132,30 @@ describe('hostile zip structure', () => {
     assert.match(result.warnings[0]!.message, /over the 536870912-byte limit/);
     assert.equal(result.samples, 2);
   });
+});
+
+describe('a task_database.last_updated of the wrong type, written with SQLite itself', conformanceSuiteOptions(), () => {
+  for (const [what, value] of [['-1', -1], ['2^62', 2n ** 62n], ['a word', 'yesterday'], ['a blob', Buffer.from([0, 1, 2])]] as const) {
+    it(`${what}: --list lists the log and recovery recovers every sample, with one VALUE_INVALID warning`, async (t) => {
+      const { layout, recover } = await crashedFixtures(t);
+      const [dbName] = (await readdir(layout.databaseDir)).filter((name) => name.endsWith('.db'));
+      const database = openSqlite(join(layout.databaseDir, dbName!));
+      database.prepare('UPDATE task_database SET last_updated = ?').run(value);
+      database.close();
+      const listed = await runCliIn(layout.root, ['--list', layout.logsDir, '--data-dir', layout.dataDir, '--json']);
+      assert.equal(listed.status, 0, listed.stderr);
+      const entry = (JSON.parse(listed.stdout) as Array<{ path: string; source: string; last_activity: string | null }>).find((log) => log.path.endsWith(databaseLogName));
+      assert.ok(entry, `the log is listed: ${listed.stdout}`);
+      assert.equal(entry.source, 'database');
+      assert.match(listed.stderr, /VALUE_INVALID.*task_database\.last_updated/);
+      const result = await recover(layout.databaseLog, '--json');
+      assert.equal(result.status, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /\n\s+at |internal error/);
+      const summary = JSON.parse(result.stdout) as { samples: number; warnings: Array<{ code: string }> };
+      assert.equal(summary.samples, 10);
+      assert.deepEqual(summary.warnings.map((warning) => warning.code).filter((code) => code === 'VALUE_INVALID'), ['VALUE_INVALID']);
+    });
+  }
 });
 
 describe('buffer rows of the wrong type or an absurd size', () => {

@@ -4,6 +4,7 @@ import { warnings, type WarningHandler } from '../../warnings.js';
 import { BufferDatabaseError } from '../../errors.js';
 import { BufferDatabaseReader } from './reader.js';
 import { removeBufferDatabase } from './remove.js';
+import { newestTimeMs } from '../sample-buffer-source.js';
 
 /** A crashed eval's SQLite buffer (read from a private copy) as a recovery source. */
 export class DatabaseBufferSource implements SampleBufferSource {
@@ -23,11 +24,19 @@ export class DatabaseBufferSource implements SampleBufferSource {
     return this.reader.sampleListing();
   }
 
+  /**
+   * `task_database.last_updated` (SQLite's CURRENT_TIMESTAMP: `YYYY-MM-DD HH:MM:SS`, in UTC).
+   * When it is missing or not such a time, the newest completion of a buffered sample.
+   */
   async lastActivityMs(): Promise<number | undefined> {
-    // SQLite's CURRENT_TIMESTAMP: `YYYY-MM-DD HH:MM:SS`, in UTC.
-    const stamp = this.reader.task().lastUpdated;
-    const ms = stamp === null ? NaN : Date.parse(`${stamp.replace(' ', 'T')}Z`);
-    return Number.isFinite(ms) ? ms : undefined;
+    const stamp = this.reader.lastUpdated();
+    const ms = typeof stamp === 'string' ? Date.parse(`${stamp.replace(' ', 'T')}Z`) : NaN;
+    if (Number.isFinite(ms)) return ms;
+    if (stamp !== null && stamp !== undefined) {
+      const value = describeValue(stamp);
+      this.warn(warnings.valueInvalid(`${this.location}: task_database.last_updated is ${value}, not a time: the run's last activity is taken from its samples instead`, { field: 'task_database.last_updated', value }));
+    }
+    return newestTimeMs(this.reader.sampleListing().map((entry) => entry.completedAt));
   }
 
   async read(entry: BufferedSampleEntry): Promise<BufferedSample> {
@@ -57,4 +66,11 @@ export class DatabaseBufferSource implements SampleBufferSource {
   async remove(): Promise<void> {
     await removeBufferDatabase(this.location);
   }
+}
+
+/** A value of any SQLite type, short, for a message. */
+function describeValue(value: unknown): string {
+  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

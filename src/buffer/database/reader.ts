@@ -132,6 +132,11 @@ export class BufferDatabaseReader {
     return { version: row.version, metrics, lastUpdated: row.last_updated };
   }
 
+  /** `task_database.last_updated` as stored, whatever its type: a damaged database may hold anything there. */
+  lastUpdated(): unknown {
+    return this.query('read task_database', () => this.statement('SELECT last_updated FROM task_database LIMIT 1').pluck().get());
+  }
+
   /** Every buffered sample, ordered by id (text order) then epoch, as Inspect lists them. */
   samples(): BufferSample[] {
     const rows = this.query('read samples', () =>
