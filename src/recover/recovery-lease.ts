@@ -102,15 +102,17 @@ export class RecoveryLease {
     if (this.lost) throw new LogLeasedError(`${this.location}: the recovery lease was lost (${this.lost}); nothing was published`);
   }
 
-  /** Ends renewal and deletes the lease if it is still ours. */
+  /**
+   * Ends renewal and deletes the lease if it is still ours, in one conditional request (as
+   * litestream releases its lease): a lease another process took over in between is left to it.
+   */
   async release(): Promise<void> {
     clearInterval(this.renewal);
     this.renewal = undefined;
     await this.renewing;
     this.forgetAtExit?.();
     if (this.lost) return;
-    const current = await this.storage.readTagged(this.location).catch(() => undefined);
-    if (current?.etag === this.etag) await this.storage.delete(this.location).catch(() => undefined);
+    await this.storage.deleteIfTagged(this.location, this.etag).catch(() => undefined);
   }
 
   private async renew(): Promise<void> {

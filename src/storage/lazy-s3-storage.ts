@@ -63,6 +63,10 @@ export class LazyS3Storage implements Storage {
     return (await this.driver()).delete(location);
   }
 
+  async deleteIfTagged(location: string, etag: string): Promise<boolean> {
+    return (await this.driver()).deleteIfTagged(location, etag);
+  }
+
   async deleteTree(directory: string): Promise<void> {
     return (await this.driver()).deleteTree(directory);
   }

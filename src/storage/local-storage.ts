@@ -168,6 +168,20 @@ export class LocalStorage implements Storage {
     }
   }
 
+  /** Compare-and-delete under the same lock as `replaceIfTagged`. */
+  async deleteIfTagged(location: string, etag: string): Promise<boolean> {
+    const path = localPath(location);
+    const lockPath = `${path}.lock`;
+    await takeLock(lockPath);
+    try {
+      if ((await this.readTagged(path))?.etag !== etag) return false;
+      await this.delete(path);
+      return true;
+    } finally {
+      await rm(lockPath, { force: true }).catch(() => undefined);
+    }
+  }
+
   async stat(location: string): Promise<StorageStat | undefined> {
     const path = localPath(location);
     try {

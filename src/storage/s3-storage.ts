@@ -279,6 +279,19 @@ export class S3Storage implements Storage {
     }
   }
 
+  async deleteIfTagged(location: string, etag: string): Promise<boolean> {
+    const { bucket, key } = parseS3Location(location);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }));
+      return true;
+    } catch (error) {
+      const status = httpStatus(error);
+      const name = errorName(error);
+      if (status === 412 || status === 409 || status === 404 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || name === 'NoSuchKey') return false;
+      throw this.failure(error, location, 'delete');
+    }
+  }
+
   async replaceIfTagged(location: string, data: Uint8Array | string, etag: string): Promise<string | undefined> {
     return this.conditionalPut(location, data, { IfMatch: etag });
   }

@@ -71,6 +71,8 @@ export interface Storage {
   createExclusive(location: string, data: Uint8Array | string): Promise<string | undefined>;
   /** The whole file or object with its version tag; undefined when it does not exist. */
   readTagged(location: string): Promise<{ data: Uint8Array; etag: string } | undefined>;
+  /** Deletes it only while its version is still `etag` (S3 `If-Match` on DeleteObject): whether it was deleted. */
+  deleteIfTagged(location: string, etag: string): Promise<boolean>;
   /** Replaces it only while its version is still `etag` (S3 `If-Match`): the new tag, or undefined when it changed or is gone. */
   replaceIfTagged(location: string, data: Uint8Array | string, etag: string): Promise<string | undefined>;
   /** undefined when it does not exist. */

@@ -359,5 +359,48 @@ export function storageConformanceSuite(name: string, setup: () => Promise<Stora
       await takeover.release();
       assert.equal(await storage.stat(leaseLocation(storage, log)), undefined);
     });
+
+    it('deleteIfTagged deletes only the version it names', async () => {
+      const location = at('conditional', 'cad.lease');
+      const v1 = (await storage.createExclusive(location, 'v1'))!;
+      const v2 = (await storage.replaceIfTagged(location, 'v2', v1))!;
+      assert.equal(await storage.deleteIfTagged(location, v1), false, 'v1 is no longer current');
+      assert.equal(text(await storage.read(location)), 'v2');
+      assert.equal(await storage.deleteIfTagged(location, v2), true);
+      assert.equal(await storage.stat(location), undefined);
+      assert.equal(await storage.deleteIfTagged(location, v2), false, 'gone');
+    });
+
+    it('a lease taken over between its holder reading it and deleting it survives the release', async () => {
+      const log = at('lease-race', 'run.eval');
+      const location = leaseLocation(storage, log);
+      const stale = await RecoveryLease.acquire(storage, log, { ttlMs: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Another sweeper takes the expired lease over at the worst moment: just after any read the
+      // releasing holder makes, just before its delete reaches the server.
+      let armed = true;
+      const takeOver = async () => {
+        if (!armed) return;
+        armed = false;
+        const current = (await storage.readTagged(location))!;
+        assert.ok(await storage.replaceIfTagged(location, 'taken over by another sweeper', current.etag));
+      };
+      const racing = Object.assign(Object.create(storage) as Storage, {
+        async readTagged(where: string) {
+          const read = await storage.readTagged(where);
+          if (where === location) await takeOver();
+          return read;
+        },
+        async deleteIfTagged(where: string, etag: string) {
+          await takeOver();
+          return storage.deleteIfTagged(where, etag);
+        },
+      });
+      (stale as unknown as { storage: Storage }).storage = racing;
+      await stale.release();
+      assert.equal(armed, false, 'the takeover happened during the release');
+      assert.equal(text(await storage.read(location)), 'taken over by another sweeper', "the new holder's lease is left to it");
+      await storage.delete(location);
+    });
   });
 }
