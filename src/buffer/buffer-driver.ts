@@ -33,7 +33,7 @@ export interface LocatedBuffer {
   location: string;
   storage: Storage;
   /** What locating already learned of its writer (a database's pid and open files). */
-  writer?: { alive: boolean; reason: string };
+  writer?: { alive: boolean; reason: string; unproven?: boolean };
   /** Found under another log directory's hash: the directory it was found in. */
   relocatedFrom?: string;
 }

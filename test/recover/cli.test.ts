@@ -171,7 +171,7 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
       // This process holds the DB open, as a running eval does.
       const db = openBufferDatabase(scratch.log('live.eval'), scratch.dataDir, process.pid);
       try {
-        assertOneLineError(await runCliIn(scratch.root, ['logs/live.eval', '--data-dir', scratch.dataDir]), 2, /still running: .*holds it open/);
+        assertOneLineError(await runCliIn(scratch.root, ['logs/live.eval', '--data-dir', scratch.dataDir]), 2, /still running: .*holds a lock on it \(\/proc\/locks\)/);
       } finally {
         await db.close({ cleanup: false });
       }

@@ -682,7 +682,7 @@ describe('recoverEvalLog', () => {
       bufferSample(live, sample(1), 'in-progress');
       await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), (error: unknown) => {
         assert.ok(error instanceof RecoveryNotAvailable);
-        assert.match(error.message, new RegExp(`still running: .*live process ${process.pid} holds it open`));
+        assert.match(error.message, new RegExp(`still running: .*process ${process.pid} holds a lock on it \\(/proc/locks\\)`));
         return true;
       });
       assert.ok(existsSync(live.path));

@@ -20,6 +20,8 @@ export interface BufferDatabaseCandidate {
   alive: boolean;
   /** Why it is judged alive or not, for messages. */
   reason: string;
+  /** Judged alive by a live pid alone (see WriterState). */
+  unproven?: boolean;
   /** Found under another log directory's hash: the log dir was moved or renamed since the crash. */
   relocated: boolean;
 }
@@ -87,7 +89,7 @@ async function databasesIn(
     const state = options.isWriterAlive
       ? { alive: options.isWriterAlive(parsed.pid, path), reason: `process ${parsed.pid} (as the caller judges it)` }
       : fileWriterState(parsed.pid, path);
-    found.push({ path, pid: parsed.pid, mtimeMs, alive: state.alive, reason: state.reason, relocated });
+    found.push({ path, pid: parsed.pid, mtimeMs, ...state, relocated });
   }
   return found;
 }

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileSystemError } from '../../errors.js';
 import { isS3Location } from '../../storage/s3-location.js';
 import { LocalStorage } from '../../storage/local-storage.js';
-import { closingOnError, type BufferDriver, type LocatedBuffer, type OwnedBuffer } from '../buffer-driver.js';
+import { closingOnError, formatAge, type BufferDriver, type LocatedBuffer, type OwnedBuffer } from '../buffer-driver.js';
 import { databaseWriterState, listBufferDatabases, logDirUriCandidates } from './candidates.js';
 import { bufferDatabaseDir, inspectDataDir, parseBufferDatabaseFileName } from './location.js';
 import { DatabaseBufferSource } from './database-source.js';
@@ -31,7 +31,7 @@ export const databaseDriver: BufferDriver = {
       kind: 'database',
       location: database.path,
       storage: localStorage,
-      writer: { alive: database.alive, reason: database.reason },
+      writer: { alive: database.alive, reason: database.reason, ...(database.unproven ? { unproven: true } : {}) },
       ...(database.relocated ? { relocatedFrom: dirname(database.path) } : {}),
     };
   },
@@ -44,13 +44,19 @@ export const databaseDriver: BufferDriver = {
   async open(located: LocatedBuffer, options) {
     const source = await DatabaseBufferSource.open(located.location, options.warn);
     const writer = located.writer ?? databaseWriterState(located.location) ?? { alive: false, reason: 'its file name carries no pid' };
-    return closingOnError(source, async () => ({
-      source,
-      verdict: writer.alive ? 'running' : 'crashed',
-      reason: `its buffer database ${located.location}: ${writer.reason}`,
-      lastActivityMs: await source.lastActivityMs(),
-      ...(located.relocatedFrom !== undefined ? { relocatedFrom: located.relocatedFrom } : {}),
-    }));
+    return closingOnError(source, async () => {
+      const lastActivityMs = await source.lastActivityMs();
+      // A pid alone does not hold a run live past --stale-after: recovered, its buffer kept.
+      const idleMs = lastActivityMs === undefined ? undefined : options.now - lastActivityMs;
+      const stale = writer.alive && writer.unproven === true && idleMs !== undefined && idleMs >= options.staleAfterMs;
+      return {
+        source,
+        verdict: !writer.alive ? 'crashed' : stale ? 'uncertain' : 'running',
+        reason: `its buffer database ${located.location}: ${writer.reason}${stale ? `, but it last recorded activity ${formatAge(idleMs!)} ago, past --stale-after (${formatAge(options.staleAfterMs)})` : ''}`,
+        lastActivityMs,
+        ...(located.relocatedFrom !== undefined ? { relocatedFrom: located.relocatedFrom } : {}),
+      };
+    });
   },
 
   async enumerate(directories, options) {
