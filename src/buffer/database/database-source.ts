@@ -30,9 +30,9 @@ export class DatabaseBufferSource implements SampleBufferSource {
    */
   async lastActivityMs(): Promise<number | undefined> {
     const stamp = this.reader.lastUpdated();
-    const ms = typeof stamp === 'string' ? Date.parse(`${stamp.replace(' ', 'T')}Z`) : NaN;
+    const ms = stamp?.type === 'text' ? Date.parse(`${stamp.text!.replace(' ', 'T')}Z`) : NaN;
     if (Number.isFinite(ms)) return ms;
-    if (stamp !== null && stamp !== undefined) {
+    if (stamp !== undefined && stamp.type !== 'null') {
       const value = describeValue(stamp);
       this.warn(warnings.valueInvalid(`${this.location}: task_database.last_updated is ${value}, not a time: the run's last activity is taken from its samples instead`, { field: 'task_database.last_updated', value }));
     }
@@ -68,9 +68,8 @@ export class DatabaseBufferSource implements SampleBufferSource {
   }
 }
 
-/** A value of any SQLite type, short, for a message. */
-function describeValue(value: unknown): string {
-  if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
-  const text = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+/** A stored value of any SQLite type, short, for a message: `integer 4611686018427387904`, `text "x"`. */
+function describeValue({ type, text }: { type: string; text: string | null }): string {
+  const shown = type === 'text' ? JSON.stringify(text) : String(text);
+  return `${type} ${shown.length > 40 ? `${shown.slice(0, 37)}...` : shown}`;
 }

@@ -132,9 +132,14 @@ export class BufferDatabaseReader {
     return { version: row.version, metrics, lastUpdated: row.last_updated };
   }
 
-  /** `task_database.last_updated` as stored, whatever its type: a damaged database may hold anything there. */
-  lastUpdated(): unknown {
-    return this.query('read task_database', () => this.statement('SELECT last_updated FROM task_database LIMIT 1').pluck().get());
+  /**
+   * `task_database.last_updated` as stored, whatever its type (a damaged database may hold
+   * anything there), as text: an integer past 2^53 cannot even be read as a number on node:sqlite.
+   */
+  lastUpdated(): { type: string; text: string | null } | undefined {
+    return this.query('read task_database', () =>
+      this.statement("SELECT typeof(last_updated) AS type, CASE typeof(last_updated) WHEN 'blob' THEN 'x''' || hex(last_updated) || '''' ELSE CAST(last_updated AS TEXT) END AS text FROM task_database LIMIT 1").get(),
+    ) as { type: string; text: string | null } | undefined;
   }
 
   /** Every buffered sample, ordered by id (text order) then epoch, as Inspect lists them. */

@@ -130,6 +130,7 @@ interface NodeStatement {
   iterate(...parameters: unknown[]): IterableIterator<unknown>;
   run(...parameters: unknown[]): RunResult;
   setReturnArrays(enabled: boolean): void;
+  setReadBigInts(enabled: boolean): void;
 }
 
 interface NodeDatabase {
@@ -138,6 +139,36 @@ interface NodeDatabase {
   prepare(sql: string): NodeStatement;
   exec(sql: string): void;
   close(): void;
+}
+
+/**
+ * node:sqlite refuses to read an integer past 2^53 as a number (a RangeError), where
+ * better-sqlite3 gives the nearest number: such a value (a damaged or crafted buffer) is read
+ * again as a bigint and given as better-sqlite3 gives it, so both engines read the same rows.
+ */
+function withLargeIntegers<T>(statement: NodeStatement, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    statement.setReadBigInts(true);
+    try {
+      return toNumbers(read());
+    } finally {
+      statement.setReadBigInts(false);
+    }
+  }
+}
+
+function toNumbers<T>(value: T): T {
+  if (typeof value === 'bigint') return Number(value) as T;
+  if (Array.isArray(value)) return value.map(toNumbers) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    const copy = Object.create(null) as Record<string, unknown>;
+    for (const [key, item] of Object.entries(value)) copy[key] = toNumbers(item);
+    return copy as T;
+  }
+  return value;
 }
 
 function loadNodeSqlite(): Engine {
@@ -149,10 +180,10 @@ function loadNodeSqlite(): Engine {
     const shape = plucked ? (row: unknown) => (row as unknown[])[0] : (row: unknown) => ({ ...(row as object) });
     return {
       get: (...parameters) => {
-        const row = statement.get(...parameters);
+        const row = withLargeIntegers(statement, () => statement.get(...parameters));
         return row === undefined ? undefined : shape(row);
       },
-      all: (...parameters) => statement.all(...parameters).map(shape),
+      all: (...parameters) => withLargeIntegers(statement, () => statement.all(...parameters)).map(shape),
       iterate: (...parameters) => stoppableIterator(statement.iterate(...parameters), shape),
       run: (...parameters) => statement.run(...parameters),
       pluck: () => {

@@ -55,6 +55,25 @@ describe('the SQLite layer', () => {
     assert.throws(() => openSqlite(join(temp.path, 'missing.db'), { fileMustExist: true }));
   });
 
+  it('an integer past 2^53 (a damaged buffer) reads as its nearest number on every engine, in get, all and pluck', () => {
+    const database = openSqlite(join(temp.path, 'large.db'));
+    try {
+      database.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, epoch INTEGER, name TEXT)');
+      database.prepare('INSERT INTO t (epoch, name) VALUES (?, ?)').run(2n ** 62n, 'large');
+      database.prepare('INSERT INTO t (epoch, name) VALUES (?, ?)').run(1, 'small');
+      assert.deepEqual(database.prepare('SELECT epoch, name FROM t ORDER BY id').all(), [
+        { epoch: 2 ** 62, name: 'large' },
+        { epoch: 1, name: 'small' },
+      ]);
+      assert.deepEqual(database.prepare('SELECT epoch, name FROM t WHERE id = 1').get(), { epoch: 2 ** 62, name: 'large' });
+      assert.equal(Object.getPrototypeOf(database.prepare('SELECT epoch FROM t WHERE id = 1').get()), Object.prototype);
+      assert.deepEqual(database.prepare('SELECT epoch FROM t ORDER BY id').pluck().all(), [2 ** 62, 1]);
+      assert.equal(database.prepare('SELECT epoch FROM t WHERE id = 2').pluck().get(), 1, 'the statement reads numbers again afterwards');
+    } finally {
+      database.close();
+    }
+  });
+
   it('a database recovery through the CLI shows no warning about the engine', conformanceSuiteOptions(), async () => {
     const layout = await layOutCrashedFixtures(join(temp.path, 'cli'));
     const result = await runCliIn(layout.root, [layout.databaseLog, '--data-dir', layout.dataDir, '--no-cleanup']);
