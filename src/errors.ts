@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'READER_CLOSED'
   | 'WRITER_CLOSED'
   | 'FILESTORE_REMOVED'
+  | 'BUFFER_UNREADABLE'
   | WarningCode;
 
 export class InspectRecoverError extends Error {
@@ -190,5 +191,15 @@ export class WriterClosedError extends InspectRecoverError {
 export class FilestoreRemovedError extends InspectRecoverError {
   constructor(message: string) {
     super('FILESTORE_REMOVED', message);
+  }
+}
+
+/**
+ * A buffer that is there but cannot be read as a whole (a filestore whose manifest is not a
+ * file, too large or not a manifest): recovery goes on as if it had none, saying why.
+ */
+export class BufferUnreadableError extends InspectRecoverError {
+  constructor(message: string, cause?: unknown) {
+    super('BUFFER_UNREADABLE', message, { cause });
   }
 }

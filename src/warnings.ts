@@ -40,6 +40,8 @@ export interface WarningDetails {
   SAMPLE_UNREADABLE: { id: string; epoch: number };
   /** A journal summaries entry fails its check: left out; its samples are summarized from their own entries. */
   JOURNAL_DAMAGED: { entry: string };
+  /** Entries of the log whose data share bytes (a damaged directory, or a zip bomb): left out, the rest of the log read. */
+  ENTRIES_OVERLAP: { entries: string[]; count: number };
   /** A value read from a buffer has the wrong type or form: ignored, and the next evidence used instead. */
   VALUE_INVALID: { field: string; value: string };
   /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
@@ -62,6 +64,7 @@ const lostDataCodes: ReadonlySet<WarningCode> = new Set<WarningCode>([
   'SAMPLE_NAME_UNSAFE',
   'SAMPLE_UNREADABLE',
   'LOG_TRUNCATED',
+  'ENTRIES_OVERLAP',
 ]);
 
 export function meansLostData(warning: RecoveryWarning): boolean {
@@ -109,6 +112,7 @@ export const warnings = {
   journalDamaged: ofCode('JOURNAL_DAMAGED'),
   logTruncated: ofCode('LOG_TRUNCATED'),
   valueInvalid: ofCode('VALUE_INVALID'),
+  entriesOverlap: ofCode('ENTRIES_OVERLAP'),
 } as const;
 
 export type WarningHandler = (warning: RecoveryWarning) => void;

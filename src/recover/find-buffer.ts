@@ -12,7 +12,7 @@ import { inspectDataDir, sampleBufferDirName } from '../buffer/database/location
 import { bufferDrivers } from '../buffer/drivers.js';
 import { filestoreDirForLog, manifestFileName } from '../buffer/filestore/layout.js';
 import { newestTimeMs, noBuffer } from '../buffer/sample-buffer-source.js';
-import { fileSystemError, NotFoundError } from '../errors.js';
+import { BufferUnreadableError, fileSystemError, NotFoundError } from '../errors.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import type { WarningHandler } from '../warnings.js';
@@ -34,12 +34,20 @@ export const defaultStaleAfterMs = 3600_000;
 export async function findSampleBuffer(location: string, log: LogRecord, options: FindBufferOptions): Promise<FoundBuffer> {
   const open: OpenOptions = { log, warn: options.warn, staleAfterMs: options.staleAfterMs ?? defaultStaleAfterMs, now: options.now ?? Date.now() };
   if (options.buffer !== undefined) return openNamedBuffer(options.buffer, open);
+  const unreadable: string[] = [];
   for (const driver of bufferDrivers) {
     const located = await driver.locate(location, { storage: options.storage, dataDir: options.dataDir });
-    if (located) return driver.open(located, open);
+    if (!located) continue;
+    try {
+      return await driver.open(located, open);
+    } catch (error) {
+      // A buffer unreadable as a whole costs only itself: the next one, or the flushed samples.
+      if (!(error instanceof BufferUnreadableError)) throw error;
+      unreadable.push(error.message);
+    }
   }
   const dataDir = options.dataDir ?? inspectDataDir();
-  const searched = `no database for it under ${join(dataDir, sampleBufferDirName)}, no ${options.storage.join(filestoreDirForLog(location), manifestFileName)}`;
+  const searched = unreadable.length > 0 ? unreadable.join('; ') : `no database for it under ${join(dataDir, sampleBufferDirName)}, no ${options.storage.join(filestoreDirForLog(location), manifestFileName)}`;
   return withoutBuffer(searched, open);
 }
 

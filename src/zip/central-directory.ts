@@ -24,6 +24,8 @@ export class CentralDirectory {
     private readonly bytes: Uint8Array,
     private readonly recordOffsets: Uint32Array,
     private readonly archiveName: string,
+    /** The names of the entries left out for sharing bytes with another (`dropOverlapping`). */
+    readonly overlapping: readonly string[] = [],
   ) {
     this.data = view(bytes);
     this.hashes = new Uint32Array(recordOffsets.length);
@@ -36,9 +38,10 @@ export class CentralDirectory {
   /**
    * Checks every record (signatures, lengths, ZIP64 extras) and indexes them. Like Python's
    * zipfile, reads records until the bytes are used up: the count in the end record is only 16
-   * bits wide and some writers let it wrap or saturate.
+   * bits wide and some writers let it wrap or saturate. Entries whose data share bytes are
+   * refused, or with `dropOverlapping` left out (named in `overlapping`).
    */
-  static parse(bytes: Uint8Array, declaredCount: number, archiveName: string): CentralDirectory {
+  static parse(bytes: Uint8Array, declaredCount: number, archiveName: string, { dropOverlapping = false }: ParseOptions = {}): CentralDirectory {
     const data = view(bytes);
     const offsets: number[] = [];
     for (let at = 0; at < bytes.length; ) {
@@ -48,8 +51,13 @@ export class CentralDirectory {
       decodeEntry(data, bytes, at, archiveName);
       at = next;
     }
-    assertNoOverlap(data, bytes, offsets, archiveName);
-    return new CentralDirectory(bytes, Uint32Array.from(offsets), archiveName);
+    const overlaps = overlappingPositions(data, bytes, offsets, archiveName);
+    if (overlaps.size === 0) return new CentralDirectory(bytes, Uint32Array.from(offsets), archiveName);
+    const names = [...overlaps].sort((a, b) => a - b).map((position) => decodeEntry(data, bytes, offsets[position]!, archiveName).name);
+    if (!dropOverlapping) {
+      throw new ZipFormatError(`${archiveName}: entries ${JSON.stringify(names[0])} and ${JSON.stringify(names[1])} overlap (a damaged directory, or a zip bomb)`);
+    }
+    return new CentralDirectory(bytes, Uint32Array.from(offsets.filter((_, position) => !overlaps.has(position))), archiveName, names);
   }
 
   /**
@@ -62,6 +70,7 @@ export class CentralDirectory {
     { offset, size, entryCount }: { offset: number; size: number; entryCount: number },
     archiveName: string,
     keep: (name: string) => boolean,
+    options: ParseOptions = {},
   ): Promise<CentralDirectory> {
     const kept: Uint8Array[] = [];
     let carried: Uint8Array = new Uint8Array(0);
@@ -85,7 +94,7 @@ export class CentralDirectory {
       carried = Buffer.from(bytes.subarray(at));
     }
     if (carried.length) throw new ZipFormatError(`${archiveName}: central directory entry ${index + 1} is cut short`);
-    return CentralDirectory.parse(Buffer.concat(kept), kept.length, archiveName);
+    return CentralDirectory.parse(Buffer.concat(kept), kept.length, archiveName, options);
   }
 
   /** Entries in the directory, duplicates included. */
@@ -160,12 +169,18 @@ export class CentralDirectory {
   }
 }
 
+export interface ParseOptions {
+  /** Leave out entries whose data share bytes with another, instead of refusing the directory. */
+  dropOverlapping?: boolean;
+}
+
 /**
- * Refuses entries whose data share bytes: no writer makes them, and a directory of thousands
- * of records pointing at one large entry turns a small file into gigabytes of output (the
- * overlapping zip bomb). Each entry is taken to span at least its header, name and data.
+ * The positions of entries whose data share bytes with another: no writer makes them, and a
+ * directory of thousands of records pointing at one large entry turns a small file into
+ * gigabytes of output (the overlapping zip bomb). Which of two is genuine cannot be told, so
+ * both count. Each entry is taken to span at least its header, name and data.
  */
-function assertNoOverlap(data: DataView, bytes: Uint8Array, offsets: number[], archiveName: string): void {
+function overlappingPositions(data: DataView, bytes: Uint8Array, offsets: number[], archiveName: string): Set<number> {
   const spans = new Float64Array(offsets.length * 2);
   const order = new Uint32Array(offsets.length);
   for (let position = 0; position < offsets.length; position++) {
@@ -175,14 +190,18 @@ function assertNoOverlap(data: DataView, bytes: Uint8Array, offsets: number[], a
     order[position] = position;
   }
   order.sort((a, b) => spans[a * 2]! - spans[b * 2]!);
+  const overlapping = new Set<number>();
+  // The entry reaching furthest so far: any later start before its end overlaps it.
+  let reaching = order[0];
   for (let index = 1; index < order.length; index++) {
-    const [previous, current] = [order[index - 1]!, order[index]!];
-    if (spans[current * 2]! < spans[previous * 2 + 1]!) {
-      throw new ZipFormatError(
-        `${archiveName}: entries ${JSON.stringify(decodeEntry(data, bytes, offsets[previous]!, archiveName).name)} and ${JSON.stringify(decodeEntry(data, bytes, offsets[current]!, archiveName).name)} overlap (a damaged directory, or a zip bomb)`,
-      );
+    const current = order[index]!;
+    if (spans[current * 2]! < spans[reaching! * 2 + 1]!) {
+      overlapping.add(current);
+      overlapping.add(reaching!);
     }
+    if (spans[current * 2 + 1]! > spans[reaching! * 2 + 1]!) reaching = current;
   }
+  return overlapping;
 }
 
 /** FNV-1a over the name's UTF-16 code units: names are compared as decoded text, as Inspect does. */

@@ -22,9 +22,10 @@ export const defaultMaxEntrySize = 512 * 1024 * 1024;
 
 export interface ZipReaderOptions {
   keep?: (name: string) => boolean;
+  /** Open what can be read: an archive cut short from its whole entries, a directory without the entries that overlap. */
   salvage?: boolean;
   maxEntrySize?: number;
-  /** Told when an archive cut short is opened from its whole entries (`salvage`). */
+  /** Told what `salvage` left out or rebuilt. */
   onWarning?: WarningHandler;
 }
 
@@ -85,7 +86,7 @@ export class ZipReader {
     });
     if (!location) {
       const found = await salvageDirectory(source, size);
-      const directory = CentralDirectory.parse(found.records, found.count, source.name);
+      const directory = withoutOverlaps(CentralDirectory.parse(found.records, found.count, source.name, { dropOverlapping: true }), source.name, onWarning);
       onWarning?.(
         warnings.logTruncated(
           `${source.name} is cut short (no end records, as after a partial copy or a full disk): reading its ${found.count} whole entries, up to byte ${found.stoppedAt}`,
@@ -97,11 +98,13 @@ export class ZipReader {
     }
     if (keep) {
       const read = (offset: number, length: number) => source.read(offset, length);
-      return new ZipReader(source, size, await CentralDirectory.readKeeping(read, location, source.name, keep), maxEntrySize);
+      const kept = await CentralDirectory.readKeeping(read, location, source.name, keep, { dropOverlapping: salvage });
+      return new ZipReader(source, size, withoutOverlaps(kept, source.name, onWarning), maxEntrySize);
     }
     const directory = await source.read(location.offset, location.size);
     if (directory.length < location.size) throw truncated(source.name, 'the central directory runs past the end of the file');
-    return new ZipReader(source, size, CentralDirectory.parse(directory, location.entryCount, source.name), maxEntrySize);
+    const parsed = CentralDirectory.parse(directory, location.entryCount, source.name, { dropOverlapping: salvage });
+    return new ZipReader(source, size, withoutOverlaps(parsed, source.name, onWarning), maxEntrySize);
   }
 
   /** Every central-directory entry, duplicates included, in directory order (one object each: for small archives). */
@@ -361,4 +364,20 @@ async function readZip64EndOfCentralDirectory(source: ByteSource, eocdOffset: nu
     size: readU64(record, 40, source.name),
     offset: readU64(record, 48, source.name),
   };
+}
+
+/** Says which entries a salvaging parse left out for overlapping (a few named, all counted). */
+function withoutOverlaps(directory: CentralDirectory, archiveName: string, onWarning: WarningHandler | undefined): CentralDirectory {
+  const left = directory.overlapping;
+  if (left.length > 0) {
+    const named = left.slice(0, 5).map((name) => JSON.stringify(name)).join(', ');
+    onWarning?.(
+      warnings.entriesOverlap(
+        `${archiveName}: ${left.length} entries share their bytes with another (${named}${left.length > 5 ? ', ...' : ''}; a damaged directory, or a zip bomb): left out, the rest of the log read`,
+        { entries: left.slice(0, 100), count: left.length },
+        archiveName,
+      ),
+    );
+  }
+  return directory;
 }

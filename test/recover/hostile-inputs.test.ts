@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ZipFormatError } from '../../src/errors.js';
@@ -19,7 +20,8 @@ import { isOneLineError } from '../support/cli.js';
 import { databaseLogName, layOutCrashedFixtures } from '../support/crashed-layout.js';
 import { openSqlite } from '../../src/buffer/database/sqlite.js';
 import { runCliIn } from '../support/recover-cli.js';
-import { bufferSample, makeScratch, openBufferDatabase, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
+import { pythonReadsZip } from '../support/python.js';
+import { bufferSample, makeScratch, openBufferDatabase, readLog, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
 import { conformanceSuiteOptions } from '../support/shared-fixtures.js';
 import { centralDirectoryBounds, locateEntry } from '../support/zip-patch.js';
 
@@ -34,26 +36,30 @@ async function crashedFixtures(t: { after: (fn: () => Promise<void>) => void }) 
 }
 
 describe('hostile files in a buffer', conformanceSuiteOptions(), () => {
-  it('a FIFO as manifest.json: one clear line, no hang', async (t) => {
-    const { layout, bufferDir, recover } = await crashedFixtures(t);
-    await rm(join(bufferDir, 'manifest.json'));
-    mkfifo(join(bufferDir, 'manifest.json'));
-    const result = await recover(layout.filestoreLog);
-    assert.notEqual(result.status, 0);
-    assert.ok(isOneLineError(result.stderr), result.stderr);
-    assert.match(result.stderr, /manifest\.json: not a regular file \(a FIFO\); not read/);
-  });
-
-  it('manifest.json linked to /etc/passwd: not followed, and nothing of it is quoted', async (t) => {
-    const { layout, bufferDir, recover } = await crashedFixtures(t);
-    await rm(join(bufferDir, 'manifest.json'));
-    await symlink('/etc/passwd', join(bufferDir, 'manifest.json'));
-    const result = await recover(layout.filestoreLog);
-    assert.notEqual(result.status, 0);
-    assert.ok(isOneLineError(result.stderr), result.stderr);
-    assert.match(result.stderr, /a symbolic link that leads outside its directory; not followed/);
-    assert.doesNotMatch(result.stderr, /root:/);
-  });
+  for (const [what, plant, says] of [
+    ['a FIFO', (path: string) => mkfifo(path), /manifest\.json: not a regular file \(a FIFO\); not read/],
+    ['a link to /dev/zero', (path: string) => symlink('/dev/zero', path), /manifest\.json: a symbolic link that leads outside its directory; not followed/],
+    ['a link to /etc/passwd', (path: string) => symlink('/etc/passwd', path), /manifest\.json: a symbolic link that leads outside its directory; not followed/],
+    ['a directory', (path: string) => mkdir(path), /manifest\.json/],
+    ['not JSON', (path: string) => writeFile(path, '{"samples": ['), /manifest\.json/],
+  ] as const) {
+    it(`manifest.json as ${what}: no hang, nothing of it quoted; the filestore counts as missing (BUFFER_MISSING, saying why) and the flushed samples are recovered`, async (t) => {
+      const { layout, bufferDir, recover } = await crashedFixtures(t);
+      await rm(join(bufferDir, 'manifest.json'));
+      await plant(join(bufferDir, 'manifest.json'));
+      const listed = await runCliIn(layout.root, ['--list', layout.logsDir, '--data-dir', layout.dataDir, '--json']);
+      assert.equal(listed.status, 0, listed.stderr);
+      const entry = (JSON.parse(listed.stdout) as Array<{ path: string; source: string }>).find((log) => log.path === layout.filestoreLog);
+      assert.equal(entry?.source, 'none');
+      const result = await recover(layout.filestoreLog);
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stderr, /BUFFER_MISSING.*its filestore .* cannot be read/);
+      assert.match(result.stderr, says);
+      assert.doesNotMatch(result.stderr, /root:|\n\s+at /);
+      assert.match(result.stdout, /Recovered 4 samples/);
+      assert.ok(existsSync(join(bufferDir, 'segment.2.zip')), 'the unreadable filestore is not deleted');
+    });
+  }
 
   it('a segment linked to /dev/zero: SEGMENT_UNREADABLE, and the rest recovers', async (t) => {
     const { layout, bufferDir, recover } = await crashedFixtures(t);
@@ -93,10 +99,10 @@ describe('hostile files in a buffer', conformanceSuiteOptions(), () => {
 });
 
 describe('hostile zip structure', () => {
-  it('2,000 directory records sharing one entry (an overlapping zip bomb): refused as overlapping', async (t) => {
+  it('2,000 directory records sharing one entry (an overlapping zip bomb): a strict reader refuses it; recovery leaves them out (ENTRIES_OVERLAP) and keeps the rest', async (t) => {
     const scratch = await makeScratch(t);
     const log = scratch.log();
-    await writeCrashedLog(log, arithStart({ samples: 1, epochs: 1 }), [[arithSample(1, 1)]]);
+    await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }), [[arithSample(1, 1), arithSample(2, 1)]]);
     const bytes = await readFile(log);
     const { offset, endOffset } = centralDirectoryBounds(bytes);
     const sample = locateEntry(bytes, 'samples/1_epoch_1.json');
@@ -114,7 +120,15 @@ describe('hostile zip structure', () => {
     end.writeUInt32LE(directory.length, 12);
     await writeFile(log, Buffer.concat([bytes.subarray(0, offset), directory, end]));
     await assert.rejects(ZipReader.open(new FileByteSource(log)), (error: unknown) => error instanceof ZipFormatError && /overlap \(a damaged directory, or a zip bomb\)/.test(error.message));
-    await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), /Log is not recoverable: .*overlap/);
+    const before = await readFile(log);
+    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+    assert.deepEqual(result.warnings.filter((warning) => warning.code === 'ENTRIES_OVERLAP').map((warning) => warning.details?.count), [2001]);
+    assert.match(result.warnings.find((warning) => warning.code === 'ENTRIES_OVERLAP')!.message, /2001 entries share their bytes with another \("samples\/1_epoch_1\.json", .*\): left out, the rest of the log read/);
+    assert.equal(result.samples, 1, 'the intact sample 2 is recovered');
+    const recovered = await readLog(result.output);
+    assert.deepEqual([...recovered.samples.values()].map((sample) => sample.id), [arithSample(2, 1).id]);
+    assert.equal(pythonReadsZip(result.output).entries, recovered.entryNames.length);
+    assert.deepEqual(await readFile(log), before, 'the original is unchanged');
   });
 
   it('a journal entry declaring 600 MB: refused before decoding (JOURNAL_DAMAGED), the samples still recovered', async (t) => {

@@ -7,6 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { isProcessAlive } from '../../bytes/process-alive.js';
+import { BufferUnreadableError, JsonFormatError, StorageError } from '../../errors.js';
 import type { Storage } from '../../storage/storage.js';
 import { storageFor } from '../../storage/storage-for.js';
 import { closingOnError, formatAge, type BufferDriver, type FoundBuffer, type OpenOptions, type OwnedBuffer } from '../buffer-driver.js';
@@ -23,7 +24,12 @@ export const filestoreDriver: BufferDriver = {
 
   async locate(log, { storage }) {
     const directory = filestoreDirForLog(log);
-    return (await hasManifest(storage, directory)) ? { kind: 'filestore', location: directory, storage } : undefined;
+    // A manifest that cannot even be looked at (a directory, no permission) is found, and then unreadable.
+    const found = await hasManifest(storage, directory).catch((error: unknown) => {
+      if (error instanceof StorageError) return true;
+      throw error;
+    });
+    return found ? { kind: 'filestore', location: directory, storage } : undefined;
   },
 
   async locateNamed(named) {
@@ -33,7 +39,12 @@ export const filestoreDriver: BufferDriver = {
   },
 
   async open(located, options) {
-    const source = await FilestoreBufferSource.open(located.location, { storage: located.storage, warn: options.warn });
+    const source = await FilestoreBufferSource.open(located.location, { storage: located.storage, warn: options.warn }).catch((error: unknown) => {
+      if (error instanceof StorageError || error instanceof JsonFormatError) {
+        throw new BufferUnreadableError(`its filestore ${located.location} cannot be read (${error.message})`, error);
+      }
+      throw error;
+    });
     return closingOnError(source, () => judgeWriter(source, located.storage, options));
   },
 
