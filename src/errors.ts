@@ -127,6 +127,9 @@ export class RecoveryNotAvailable extends InspectRecoverError {
   }
 }
 
+/** The log is not a crashed one: it has its header (finished, or recovered already). */
+export class LogFinishedError extends RecoveryNotAvailable {}
+
 /** Another recovery of the same log holds its lease (recover/recovery-lease.ts). */
 export class LogLeasedError extends InspectRecoverError {
   constructor(message: string) {

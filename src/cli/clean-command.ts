@@ -30,6 +30,7 @@ export async function cleanCommand(options: CleanCommandOptions, io: CliIo): Pro
   else if (!options.quiet) {
     const verb = summary.dryRun ? 'Dry run, nothing changed: would remove' : 'Removed';
     io.stdout(`${verb} ${summary.removed} of ${summary.buffers} buffers, ${formatBytes(summary.bytesFreed)} (${summary.kept} kept)\n`);
+    if (summary.leftoversRemoved > 0) io.stdout(`Removed ${summary.leftoversRemoved} files killed writers left beside the logs (staging copies, temp files, leases)\n`);
   }
   return 0;
 }

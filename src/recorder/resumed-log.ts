@@ -13,6 +13,7 @@ import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { EvalLogWriter } from '../eval/eval-log-writer.js';
 import type { EvalError, LogStart } from '../eval/schemas.js';
 import { scanLogs } from '../recover/log-scan.js';
+import { removeLeftovers } from '../recover/leftovers.js';
 import { recoverEvalLog } from '../recover/recover-eval-log.js';
 import { logKey } from '../sample-ref.js';
 import type { Storage } from '../storage/storage.js';
@@ -47,6 +48,8 @@ export async function openForResume(location: string, given: LogStart, { storage
     }
     if (reader.finished) {
       await removeStaleBufferDatabases(location, dataDir);
+      // No writer of it lives (a live one keeps its buffer database): a killed publish's temp files go.
+      await removeLeftovers(storage, location, { publishTemps: true });
       return { start, reader };
     }
   } catch (error) {

@@ -6,6 +6,7 @@
  * and so is the buffer of a log that is still to be recovered (it is that log's only copy of
  * its unflushed samples), or whose recovery lease another process holds.
  */
+import { basename } from 'node:path';
 import type { BufferKind } from '../buffer/buffer-driver.js';
 import { bufferDrivers } from '../buffer/drivers.js';
 import { bufferDirName } from '../buffer/filestore/layout.js';
@@ -13,9 +14,10 @@ import { LogLeasedError } from '../errors.js';
 import type { Storage, StoredFile } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { defaultStaleAfterMs } from './find-buffer.js';
-import { scanLogs } from './log-scan.js';
+import { removeLeftovers } from './leftovers.js';
+import { scanLogs, type ScannedLog } from './log-scan.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
-import { RecoveryLease } from './recovery-lease.js';
+import { leaseLocation, RecoveryLease } from './recovery-lease.js';
 
 export interface CleanOptions {
   storage?: Storage;
@@ -44,6 +46,8 @@ export interface CleanSummary {
   kept: number;
   /** Bytes the removed buffers held (would hold, on a dry run). */
   bytesFreed: number;
+  /** Files killed writers left beside the logs (staging copies, temp files, dead holders' leases), removed; none on a dry run. */
+  leftoversRemoved: number;
   dryRun: boolean;
 }
 
@@ -86,6 +90,7 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       options.onBuffer?.(cleaned);
     }
   }
+  const leftoversRemoved = options.dryRun ? 0 : await removeLeftoversBesideLogs(storage, [...scanned.values()], walked);
   const removed = buffers.filter((buffer) => buffer.status === 'removed');
   return {
     buffers,
@@ -94,9 +99,32 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       removed: removed.length,
       kept: buffers.length - removed.length,
       bytesFreed: removed.reduce((sum, buffer) => sum + buffer.bytes, 0),
+      leftoversRemoved,
       dryRun: options.dryRun === true,
     },
   };
+}
+
+/**
+ * The leftovers of killed writers beside each log that has any (local log dirs): taken under
+ * the log's lease, which a dead holder's lease gives up (and releasing deletes). The log's own
+ * temp files go only when it finished: a crashed log's recorder may still be writing.
+ */
+async function removeLeftoversBesideLogs(storage: Storage, logs: readonly ScannedLog[], walked: readonly StoredFile[]): Promise<number> {
+  if (storage.kind !== 'local') return 0;
+  const names = new Set(walked.map((file) => file.location));
+  let removed = 0;
+  for (const log of logs) {
+    const hidden = [`.${basename(log.location)}.`, `..${basename(log.location)}.`].map((prefix) => storage.join(parentLocation(log.location), prefix));
+    if (![...names].some((name) => hidden.some((prefix) => name.startsWith(prefix)))) continue;
+    await removeUnlessLeased(storage, log.location, true, async () => {
+      removed += (await removeLeftovers(storage, log.location, { publishTemps: log.finished === true })).length;
+    });
+    if (!names.has(leaseLocation(storage, log.location))) continue;
+    // The lease file itself was a dead holder's: taking it over and releasing it removed it.
+    if ((await storage.stat(leaseLocation(storage, log.location))) === undefined) removed++;
+  }
+  return removed;
 }
 
 /** Deletes under the log's recovery lease (a recovery under way may still be reading the buffer); true, or why not. */

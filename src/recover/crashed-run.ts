@@ -4,7 +4,7 @@
  * recovering it starts from; a batch locates each log once.
  */
 import type { FoundBuffer } from '../buffer/buffer-driver.js';
-import { EvalLogFormatError, RecoveryNotAvailable, ZipFormatError } from '../errors.js';
+import { EvalLogFormatError, LogFinishedError, RecoveryNotAvailable, ZipFormatError } from '../errors.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { LogStart } from '../eval/schemas.js';
 import type { Storage, StorageStat } from '../storage/storage.js';
@@ -81,7 +81,7 @@ async function openCrashedLog(
   if (reader.finished) {
     const status = (await reader.header().catch(() => undefined))?.status ?? 'finished';
     await reader.close();
-    throw new RecoveryNotAvailable(`Log is not recoverable: ${location} is not a crashed log (status ${status}; it has header.json)`);
+    throw new LogFinishedError(`Log is not recoverable: ${location} is not a crashed log (status ${status}; it has header.json)`);
   }
   return reader;
 }

@@ -3,17 +3,18 @@
  * options checked, the log's recovery lease taken, the run located (crashed-run.ts), then
  * recovered (write-recovery.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { BufferSourceKind } from '../buffer/sample-buffer-source.js';
 import { removeOnExit } from '../bytes/exit-cleanup.js';
-import { NotFoundError, RecoveryNotAvailable, UsageError } from '../errors.js';
+import { LogFinishedError, NotFoundError, RecoveryNotAvailable, UsageError } from '../errors.js';
 import { localPath } from '../storage/local-storage.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { warningSink, type RecoveryWarning, type WarningOptions } from '../warnings.js';
 import { locateCrashedRun, type CrashedRun } from './crashed-run.js';
+import { removeFinishedRunBuffer, removeLeftovers, stagingLocation } from './leftovers.js';
+import { defaultStaleAfterMs } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 import { RecoveryLease } from './recovery-lease.js';
 import type { SuccessfulLogs } from './success-guard.js';
@@ -122,43 +123,24 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   // Taken before anything is read: a second recovery of this log must not plan from what the first one deletes.
   const lease = await RecoveryLease.acquire(storage, location);
   const target: RecoveryTarget = { output, storage: outputStorage, staged: options.overwrite === true };
-  if (options.overwrite && storage.kind === 'local') await removeDeadStagingCopies(storage, location, output);
   const forgetStaging = options.overwrite && outputStorage.kind === 'local' ? removeOnExit(localPath(output)) : undefined;
   let run: CrashedRun | undefined;
   try {
-    run = await locate();
+    run = await locate().catch(async (error: unknown) => {
+      if (!(error instanceof LogFinishedError) || options.buffer !== undefined || options.cleanup === false) throw error;
+      const removed = await removeFinishedRunBuffer(location, { storage, dataDir: options.dataDir, staleAfterMs: options.staleAfterMs ?? defaultStaleAfterMs });
+      if (removed === undefined) throw error;
+      throw new LogFinishedError(`${error.message}; the buffer left beside it (${removed}, whose samples it holds: a recovery was killed after it replaced the log) was removed`);
+    });
+    // With the lease held no other recovery of the log writes beside it; with its run crashed, no recorder does.
+    const writes = options.overwrite ? { own: output } : outputStorage.kind === 'local' ? { output } : {};
+    await removeLeftovers(storage, location, { ...writes, publishTemps: run.found.verdict === 'crashed' });
     return { ...(await recoverCrashedRun(run, target, lease, options, warn)), warnings: raised };
   } finally {
     await run?.close();
     if (target.staged) await outputStorage.delete(output).catch(() => undefined);
     forgetStaging?.();
     await lease.release();
-  }
-}
-
-/** `logs/.run.eval.recovering-1f3a…`: hidden from listings (Inspect's and ours), removed on every exit path. */
-function stagingLocation(location: string): string {
-  const slash = location.lastIndexOf('/');
-  return `${location.slice(0, slash + 1)}${stagingNamePrefix(location)}${randomBytes(4).toString('hex')}`;
-}
-
-/** The start of every staging copy's name for this log: `.run.eval.recovering-`. */
-function stagingNamePrefix(location: string): string {
-  return `.${location.slice(location.lastIndexOf('/') + 1)}.recovering-`;
-}
-
-/**
- * Staging copies of this log left by in-place recoveries that were killed (SIGKILL skips their
- * exit cleanup): with the lease held, no other recovery of the log is writing one. Local only;
- * an S3 prefix would cost a listing for what a killed PUT rarely leaves.
- */
-async function removeDeadStagingCopies(storage: Storage, location: string, own: string): Promise<void> {
-  const slash = location.lastIndexOf('/');
-  const directory = slash < 0 ? '.' : location.slice(0, slash);
-  const prefix = stagingNamePrefix(location);
-  const ownName = own.slice(own.lastIndexOf('/') + 1);
-  for (const name of await storage.list(directory)) {
-    if (name.startsWith(prefix) && name !== ownName) await storage.delete(storage.join(directory, name));
   }
 }
 

@@ -238,6 +238,12 @@ function temporarySibling(path: string): string {
   return join(dirname(path), `.${basename(path).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
+/** Whether `name` is a temp file of an atomic write of the file named `target` in the same directory (what a killed write leaves). */
+export function isTemporarySiblingOf(name: string, target: string): boolean {
+  const prefix = `.${target.slice(0, 200)}.`;
+  return name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+}
+
 /** Creates `path` through `fill(tempPath)` (which must fsync), then renames it into place. */
 async function replaceAtomically(path: string, fill: (tempPath: string) => Promise<void>): Promise<void> {
   const directory = dirname(path);

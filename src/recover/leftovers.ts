@@ -1,0 +1,86 @@
+/**
+ * The temporary files a killed writer leaves beside a log, recognised by name so that the next
+ * recovery, resume or `--clean` of that log removes them once no writer of it can be alive:
+ * staging copies of in-place recoveries (`.run.eval.recovering-<hex>`), the temp files of their
+ * atomic writes (`..run.eval.recovering-<hex>.<hex>.tmp`), and those of the log's own atomic
+ * replaces by a recorder, a resume or a recovery (`.run.eval.<hex>.tmp`). Local log dirs only:
+ * S3 writes are whole-object PUTs, which leave nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import { bufferDrivers } from '../buffer/drivers.js';
+import { isTemporarySiblingOf } from '../storage/local-storage.js';
+import type { Storage } from '../storage/storage.js';
+import { parentLocation } from './output-path.js';
+
+/** A staging copy's name for an in-place recovery of `location`: hidden from listings (Inspect's and ours). */
+export function stagingLocation(location: string): string {
+  const slash = location.lastIndexOf('/');
+  return `${location.slice(0, slash + 1)}${stagingNamePrefix(location)}${randomBytes(4).toString('hex')}`;
+}
+
+/** The start of every staging copy's name for this log: `.run.eval.recovering-`. */
+function stagingNamePrefix(location: string): string {
+  return `.${logFileName(location)}.recovering-`;
+}
+
+function logFileName(location: string): string {
+  return location.slice(location.lastIndexOf('/') + 1);
+}
+
+/** Whether `name`, in the log's directory, is a leftover of a killed recovery of the log (a staging copy, or its temp file). */
+function isStagingLeftover(name: string, location: string): boolean {
+  const prefix = stagingNamePrefix(location);
+  return name.startsWith(prefix) || (name.startsWith(`.${prefix}`) && name.endsWith('.tmp'));
+}
+
+export interface LeftoverOptions {
+  /** A staging copy this process is writing: kept, with its temp files. */
+  own?: string;
+  /** A recovered copy this recovery writes (beside the log or elsewhere): the temp files of a killed write of it go too. */
+  output?: string;
+  /**
+   * Also the temp files of the log's own atomic replaces: only when no writer of the log lives
+   * (its run crashed or finished), since a live recorder's publish makes one for a moment.
+   */
+  publishTemps: boolean;
+}
+
+/**
+ * Removes the leftovers of killed writers beside the log; their names. Call holding the log's
+ * recovery lease: then no other recovery of it is writing a staging copy.
+ */
+export async function removeLeftovers(storage: Storage, location: string, { own, output, publishTemps }: LeftoverOptions): Promise<string[]> {
+  if (storage.kind !== 'local') return [];
+  const ownName = own === undefined ? undefined : logFileName(own);
+  const removed = await removeIn(storage, parentLocation(location), (name) => {
+    if (ownName !== undefined && (name === ownName || isTemporarySiblingOf(name, ownName))) return false;
+    return isStagingLeftover(name, location) || (publishTemps && isTemporarySiblingOf(name, logFileName(location)));
+  });
+  if (output !== undefined) removed.push(...(await removeIn(storage, parentLocation(output), (name) => isTemporarySiblingOf(name, logFileName(output)))));
+  return removed;
+}
+
+async function removeIn(storage: Storage, directory: string, isLeftover: (name: string) => boolean): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await storage.list(directory)) {
+    if (!isLeftover(name)) continue;
+    await storage.delete(storage.join(directory, name));
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * The buffer of a run whose log has its header, left when a recovery was killed after it
+ * replaced the log (or a writer after its last write): everything in it is in the log. Removed
+ * when its writer is not alive; its location, or undefined when there was none to remove.
+ */
+export async function removeFinishedRunBuffer(location: string, { storage, dataDir, staleAfterMs }: { storage: Storage; dataDir?: string; staleAfterMs: number }): Promise<string | undefined> {
+  for (const driver of bufferDrivers) {
+    const located = await driver.locate(location, { storage, dataDir });
+    if (!located || (await driver.liveWriter(located, { staleAfterMs, now: Date.now() })) !== undefined) continue;
+    await driver.remove(located);
+    return located.location;
+  }
+  return undefined;
+}
