@@ -6,7 +6,7 @@
  */
 import { listBufferDatabases } from '../buffer/database/candidates.js';
 import { removeBufferDatabase } from '../buffer/database/remove.js';
-import { EntryDataError, NotFoundError, RecoveryNotAvailable, ResumeMismatchError, ResumeRefusedError, ZipFormatError } from '../errors.js';
+import { EntryDataError, JsonFormatError, NotFoundError, RecoveryNotAvailable, ResumeMismatchError, ResumeRefusedError, ZipFormatError } from '../errors.js';
 import { isSafeEntryName, sampleEntryName } from '../eval/entry-names.js';
 import { attemptErrors } from '../eval/attempt-errors.js';
 import { EvalLogReader } from '../eval/eval-log-reader.js';
@@ -105,7 +105,7 @@ export async function copySampleRows(reader: EvalLogReader, writer: EvalLogWrite
       await writer.addSummary(row);
       rows.set(key, { entry: written, ...(row.error ? { errors: await failedAttempts(reader, entry, row.error) } : {}) });
     } catch (error) {
-      if (!(error instanceof EntryDataError || error instanceof ZipFormatError)) throw error;
+      if (!(error instanceof EntryDataError || error instanceof ZipFormatError || error instanceof JsonFormatError)) throw error;
       leaveOut(name, `is damaged (${error.message})`);
     }
   }

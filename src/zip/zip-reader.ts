@@ -6,6 +6,7 @@ import { parsePythonJson } from '../json/python-json.js';
 import { crc32 } from './crc32.js';
 import { CentralDirectory } from './central-directory.js';
 import { warnings, type WarningHandler } from '../warnings.js';
+import { PythonJsonScan } from '../json/json-scan.js';
 import { salvageDirectory } from './salvage.js';
 import { RecordSize, Signature, Zip64Sentinel, maxEndOfCentralDirectorySearch, readU64, view } from './records.js';
 import type { ZipEntry } from './zip-entry.js';
@@ -180,10 +181,11 @@ export class ZipReader {
   }
 
   /**
-   * The entry's compressed bytes for a raw copy, checked by decoding them on the way (size and
-   * CRC-32; nothing is parsed), so a copy never passes damage on, plus the first `headLength`
-   * decoded bytes, known before any chunk is taken. A small entry is checked before this returns;
-   * a large one is streamed, and its chunks throw EntryDataError after the last one when it fails.
+   * The entry's compressed bytes for a raw copy, checked by decoding them on the way (size,
+   * CRC-32, and a scan that it is JSON Python's json reads; nothing is built), so a copy never
+   * passes damage on, plus the first `headLength` decoded bytes, known before any chunk is taken.
+   * A small entry is checked before this returns; a large one is streamed, and its chunks throw
+   * EntryDataError or JsonFormatError when it fails.
    */
   async checkedRaw(entry: ZipEntry, headLength = 1024): Promise<CheckedRawEntry> {
     const label = `${this.source.name}: ${entry.name}`;
@@ -191,6 +193,9 @@ export class ZipReader {
     if (entry.compressedSize <= defaultWholeDecodeLimit && entry.uncompressedSize <= defaultWholeDecodeLimit) {
       const raw = await this.rawBytes(entry);
       const decoded = await decodeChecked(entry, raw, label);
+      const scan = new PythonJsonScan(label);
+      scan.push(decoded);
+      scan.finish();
       return { head: Buffer.from(decoded.subarray(0, headLength)), chunks: [raw] };
     }
     let head: Uint8Array = new Uint8Array(0);
@@ -210,6 +215,7 @@ export class ZipReader {
 
   private async *decodedWhileCopied(entry: ZipEntry, label: string): AsyncGenerator<Uint8Array> {
     const check = new DecodedCheck(entry, label);
+    const scan = new PythonJsonScan(label);
     const passed: Uint8Array[] = [];
     const raw = this.rawChunks(entry, streamedInputChunkSize);
     const tee = async function* () {
@@ -220,10 +226,12 @@ export class ZipReader {
     };
     for await (const chunk of decompress(entry.method, tee(), entry.uncompressedSize, label)) {
       check.add(chunk);
+      scan.push(chunk);
       yield* passed.splice(0);
     }
     yield* passed.splice(0);
     check.finish();
+    scan.finish();
   }
 
   private async rawBytes(entry: ZipEntry): Promise<Uint8Array> {

@@ -14,13 +14,14 @@ import { ZipFormatError } from '../../src/errors.js';
 import type { EvalSample } from '../../src/eval/schemas.js';
 import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
 import { ZipReader } from '../../src/zip/zip-reader.js';
+import { ZipWriter } from '../../src/zip/zip-writer.js';
 import { FileByteSource } from '../../src/bytes/file-byte-source.js';
 import { arithSample, arithStart } from '../support/arith-log.js';
 import { isOneLineError } from '../support/cli.js';
 import { databaseLogName, layOutCrashedFixtures } from '../support/crashed-layout.js';
 import { openSqlite } from '../../src/buffer/database/sqlite.js';
 import { runCliIn } from '../support/recover-cli.js';
-import { pythonReadsZip } from '../support/python.js';
+import { pythonLoadsEveryEntry, pythonReadsZip } from '../support/python.js';
 import { bufferSample, makeScratch, openBufferDatabase, readLog, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
 import { conformanceSuiteOptions } from '../support/shared-fixtures.js';
 import { centralDirectoryBounds, locateEntry } from '../support/zip-patch.js';
@@ -206,4 +207,45 @@ describe('buffer rows of the wrong type or an absurd size', () => {
     assert.ok(result.warnings[0]!.message.length < 400, 'the id is shortened in the message');
     assert.equal(result.samples, 1);
   });
+});
+
+describe('flushed entries whose CRC is valid but which Python cannot read as JSON', () => {
+  /** The crashed log written again with one entry's text replaced, deflated with a valid CRC, as a buggy writer would leave it. */
+  async function replaceEntryText(log: string, name: string, text: string): Promise<void> {
+    const entries = new Map<string, Uint8Array>();
+    const reader = await ZipReader.open(new FileByteSource(log));
+    try {
+      for (const entry of reader.allEntries) entries.set(entry.name, await reader.bytes(entry));
+    } finally {
+      await reader.close();
+    }
+    const writer = await ZipWriter.create(log);
+    for (const [entryName, bytes] of entries) await writer.add(entryName, entryName === name ? text : bytes);
+    await writer.close();
+  }
+
+  for (const [what, text] of [
+    ['nested 100,000 deep', `{"id": 1, "epoch": 1, "deep": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`],
+    ['cut short', '{"id": 1, "epoch": 1, "input": "What is'],
+    ['with a raw control character in a string', '{"id": 1, "epoch": 1, "input": "a\u0001b"}'],
+  ] as const) {
+    it(`${what}: SAMPLE_DAMAGED, left out, the buffer's copy used; every entry of the output reads in Python's json`, async (t) => {
+      const scratch = await makeScratch(t);
+      const log = scratch.log();
+      await writeCrashedLog(log, arithStart({ samples: 3, epochs: 1 }), [[1, 2].map((id) => arithSample(id, 1))]);
+      await replaceEntryText(log, 'samples/1_epoch_1.json', text);
+      const db = openBufferDatabase(log, scratch.dataDir);
+      bufferSample(db, arithSample(1, 1), 'completed');
+      bufferSample(db, arithSample(3, 1), 'completed');
+      await db.close({ cleanup: false });
+      const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+      const damaged = result.warnings.filter((warning) => warning.code === 'SAMPLE_DAMAGED');
+      assert.equal(damaged.length, 1);
+      assert.match(damaged[0]!.message, /samples\/1_epoch_1\.json" cannot be used: .*is not JSON that Python reads.*; left out, its buffered copy is used instead/);
+      assert.equal(result.samples, 3);
+      const recovered = await readLog(result.output);
+      assert.deepEqual([...recovered.samples.values()].find((sample) => sample.id === 1)?.input, arithSample(1, 1).input, "the buffer's copy");
+      assert.equal(pythonLoadsEveryEntry(result.output), recovered.entryNames.length);
+    });
+  }
 });

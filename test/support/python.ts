@@ -48,3 +48,30 @@ print(repr(${expression}))
 `;
   return execFileSync('python3', ['-c', script, path, entry], { encoding: 'utf8' }).trim();
 }
+
+/** Python's json.loads over every entry of a zip (as Inspect reads a log's entries); returns how many it read. */
+export function pythonLoadsEveryEntry(path: string): number {
+  const script = `${pythonEntryReader}
+import sys, json
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        json.loads(read_entry(z, info))
+    print(len(z.infolist()))
+`;
+  return Number(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }).trim());
+}
+
+/** Whether Python's json.loads reads each document (bytes), in one Python process. */
+export function pythonLoadsEach(documents: readonly Uint8Array[]): boolean[] {
+  const script = `
+import sys, json, base64
+for line in sys.stdin:
+    try:
+        json.loads(base64.b64decode(line))
+        print(1)
+    except Exception:
+        print(0)
+`;
+  const input = documents.map((document) => Buffer.from(document).toString('base64')).join('\n') + '\n';
+  return execFileSync('python3', ['-c', script], { input, encoding: 'utf8', maxBuffer: 1 << 26 }).trim().split('\n').map((line) => line === '1');
+}
