@@ -16,7 +16,8 @@ export type WriterVerdict = 'crashed' | 'running' | 'uncertain';
 /** What a driver needs of the log: its start, and the times of its flushed samples. */
 export interface LogRecord {
   start(): Promise<LogStart>;
-  summaryRows(): AsyncIterable<Pick<EvalSampleSummary, 'completed_at'>>;
+  /** With `onDamaged`, a damaged journal entry is passed to it and skipped. */
+  summaryRows(options?: { onDamaged?: (entry: { name: string }, error: Error) => void }): AsyncIterable<Pick<EvalSampleSummary, 'completed_at'>>;
 }
 
 export interface LocateOptions {

@@ -48,20 +48,31 @@ export class LineSpool {
    * lines' bytes are valid until the next batch is read).
    */
   async *lineBatches(): AsyncGenerator<SpooledLine[]> {
-    let carried = Buffer.alloc(0);
-    let carriedOffset = 0;
+    // A line cut by chunk ends, in pieces joined once when it ends: a line of many chunks is
+    // copied once, not once per chunk.
+    let pieces: Buffer[] = [];
+    let lineOffset = 0;
+    let chunkOffset = 0;
     for await (const chunk of this.file.chunks(readChunk)) {
-      const data = carried.length ? Buffer.concat([carried, chunk]) : chunk;
       const batch: SpooledLine[] = [];
       let start = 0;
-      for (let end = data.indexOf(0x0a); end !== -1; end = data.indexOf(0x0a, start)) {
-        batch.push({ offset: carriedOffset + start, bytes: data.subarray(start, end) });
+      for (let end = chunk.indexOf(0x0a); end !== -1; end = chunk.indexOf(0x0a, start)) {
+        if (pieces.length > 0) {
+          pieces.push(chunk.subarray(start, end));
+          batch.push({ offset: lineOffset, bytes: Buffer.concat(pieces) });
+          pieces = [];
+        } else {
+          batch.push({ offset: chunkOffset + start, bytes: chunk.subarray(start, end) });
+        }
         start = end + 1;
       }
+      if (start < chunk.length) {
+        if (pieces.length === 0) lineOffset = chunkOffset + start;
+        // Copied: the chunk is reused by the next read.
+        pieces.push(Buffer.from(chunk.subarray(start)));
+      }
+      chunkOffset += chunk.length;
       if (batch.length) yield batch;
-      // A line cut by the chunk's end waits for the next chunk (copied: the chunk is reused).
-      carried = Buffer.from(data.subarray(start));
-      carriedOffset += start;
     }
   }
 

@@ -55,7 +55,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       'a buffer without a heartbeat whose last recorded activity is younger than this may belong to a live run: it is recovered but kept (e.g. 30m, 2h; default 1h)',
       parseDuration,
     )
-    .option('--max-entry-size <size>', 'the most a zip entry may declare to be decoded; larger ones are refused as zip bombs (e.g. 2GiB; default 512MiB)', parseSize)
+    .option('--max-entry-size <size>', 'the most a zip entry may declare to be decoded (default 512MiB) and to be parsed (default 64MiB); larger ones are refused as zip bombs (e.g. 2GiB)', parseSize)
     // Options after `show` belong to `show` (its own --json), not to the recover command.
     .enablePositionalOptions()
     .exitOverride()

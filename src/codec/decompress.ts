@@ -10,6 +10,8 @@ const unlimitedInflateBound = 64 * 1024 * 1024;
 
 /** Deflate input is fed in slices so one push can never inflate to more than ~16 MiB. */
 const deflateSliceSize = 16 * 1024;
+/** A stream is decoded and handed on this much input at a time: at most ~4 MiB of a bomb's output is held at once. */
+const streamSliceSize = 4 * 1024;
 
 /**
  * Decodes an entry's compressed bytes as they arrive. Stops with an EntryDataError as soon as
@@ -31,8 +33,11 @@ export async function* decompress(
   };
   const decoder = createDecoder(method, accept, label);
   for await (const chunk of compressed) {
-    decoder.push(chunk);
-    yield* pending.splice(0);
+    // Pushed and handed on a slice at a time: what one slice decodes to is all that is held.
+    for (let at = 0; at < chunk.length; at += streamSliceSize) {
+      decoder.push(chunk.length <= streamSliceSize ? chunk : chunk.subarray(at, at + streamSliceSize));
+      yield* pending.splice(0);
+    }
   }
   decoder.finish();
   yield* pending.splice(0);

@@ -24,6 +24,11 @@ import {
 
 /** Larger summaries entries (a flush of n/20 samples can be megabytes) are decoded as a stream. */
 const streamedSummariesAbove = 1024 * 1024;
+/**
+ * The longest summary row read: Inspect thins what a summary carries (long metadata values are
+ * cut), so a longer row is damage or a crafted log, and holding it whole would cost hundreds of MB.
+ */
+export const maxSummaryRowBytes = 16 * 1024 * 1024;
 
 /**
  * Reads an Inspect `.eval` log, finished or crashed, as Inspect's own reader does
@@ -120,9 +125,14 @@ export class EvalLogReader {
    * holds a flush's worth (Inspect flushes every n/20 samples), too many to hold as objects.
    * With `onDamaged`, an entry whose bytes fail their check (CRC, size, a torn stream) is passed
    * to it and skipped whole, before any of its rows is given; without, the damage is thrown.
-   * Entries named in `skip` (found damaged by an earlier pass) are passed over unread.
+   * Entries named in `skip` (found damaged by an earlier pass) are passed over unread. A row
+   * longer than `maxSummaryRowBytes` is passed over, told to `onRowTooLarge`.
    */
-  async *summaryRows({ onDamaged, skip }: { onDamaged?: (entry: ZipEntry, error: Error) => void; skip?: ReadonlySet<string> } = {}): AsyncGenerator<EvalSampleSummary> {
+  async *summaryRows({
+    onDamaged,
+    skip,
+    onRowTooLarge,
+  }: { onDamaged?: (entry: ZipEntry, error: Error) => void; skip?: ReadonlySet<string>; onRowTooLarge?: (entry: ZipEntry, row: number, bytes: number) => void } = {}): AsyncGenerator<EvalSampleSummary> {
     const final = this.zip.entry(EntryName.summaries);
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
       if (skip?.has(entry.name)) continue;
@@ -137,9 +147,11 @@ export class EvalLogReader {
       }
       let batches = 0;
       try {
+        this.zip.assertParsable(entry);
+        const oversize = { maxElementBytes: maxSummaryRowBytes, onOversize: (row: number, bytes: number) => onRowTooLarge?.(entry, row, bytes) };
         // Rows are parsed and validated a batch at a time: one call per row would cost more than
         // the parsing itself, and a batch bounds what is held as objects.
-        for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what)) {
+        for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what, oversize)) {
           batches++;
           yield* validate(EvalSampleSummariesSchema, parsePythonJson(`[${texts.join(',')}]`, what), what);
         }
@@ -153,6 +165,7 @@ export class EvalLogReader {
   /** Why the entry's bytes fail their check, or undefined when they pass (one decode, nothing kept). */
   private async damageOf(entry: ZipEntry): Promise<Error | undefined> {
     try {
+      this.zip.assertParsable(entry);
       for await (const _ of this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }));
       return undefined;
     } catch (error) {

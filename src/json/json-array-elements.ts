@@ -5,6 +5,13 @@ const [quote, backslash, comma, openBracket, closeBracket, openBrace, closeBrace
 const batchCharacters = 256 * 1024;
 const isWhitespace = (byte: number) => byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
 
+export interface ArrayElementOptions {
+  /** Elements longer than this (in bytes) are not kept, only reported to `onOversize`: one crafted row must not be held whole. */
+  maxElementBytes?: number;
+  /** An element left out for its size: its index (from 0) and its length in bytes. */
+  onOversize?: (index: number, bytes: number) => void;
+}
+
 /**
  * The elements of a top-level JSON array, read from chunks of UTF-8, as their texts, a batch at
  * a time: a journal entry of thousands of sample summaries is then never parsed, or held as
@@ -12,15 +19,16 @@ const isWhitespace = (byte: number) => byte === 0x20 || byte === 0x0a || byte ==
  * commas between elements); the caller parses the elements, which also catches what the scan
  * lets through.
  */
-export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what: string): AsyncGenerator<string[]> {
+export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what: string, { maxElementBytes = Number.POSITIVE_INFINITY, onOversize }: ArrayElementOptions = {}): AsyncGenerator<string[]> {
   const invalid = (reason: string) => new JsonFormatError(`${what} is not a valid JSON array: ${reason}`);
   let depth = 0;
   let inString = false;
   let escaped = false;
   let closed = false;
   let elements = 0;
-  /** The current element's bytes from earlier chunks. */
+  /** The current element's bytes from earlier chunks, and how many there were (counted on once it is over the limit, and no longer kept). */
   let carried: Uint8Array[] = [];
+  let carriedBytes = 0;
   /** Elements complete but not yet handed on: small chunks' elements are gathered into one batch. */
   let completed: string[] = [];
   let completedLength = 0;
@@ -50,11 +58,20 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what
       } else if (byte === openBracket || byte === openBrace) {
         depth++;
       } else if (depth === 1 && (byte === comma || byte === closeBracket)) {
-        carried.push(chunk.subarray(elementStart, at));
-        const text = Buffer.concat(carried).toString('utf8').trim();
+        const length = carriedBytes + at - elementStart;
+        const oversize = length > maxElementBytes;
+        if (!oversize) carried.push(chunk.subarray(elementStart, at));
+        const text = oversize ? '' : Buffer.concat(carried).toString('utf8').trim();
         carried = [];
+        carriedBytes = 0;
         elementStart = at + 1;
-        if (byte === closeBracket) {
+        if (oversize) {
+          onOversize?.(elements++, length);
+          if (byte === closeBracket) {
+            depth = 0;
+            closed = true;
+          }
+        } else if (byte === closeBracket) {
           depth = 0;
           closed = true;
           if (text) completed.push(text);
@@ -74,8 +91,12 @@ export async function* jsonArrayElements(chunks: AsyncIterable<Uint8Array>, what
         if (--depth < 1) throw invalid('its brackets do not balance');
       }
     }
-    // Copied: the chunk may be a buffer its producer reuses.
-    if (depth > 0 && elementStart < chunk.length) carried.push(Buffer.from(chunk.subarray(elementStart)));
+    if (depth > 0 && elementStart < chunk.length) {
+      carriedBytes += chunk.length - elementStart;
+      // Copied: the chunk may be a buffer its producer reuses.
+      if (carriedBytes <= maxElementBytes) carried.push(Buffer.from(chunk.subarray(elementStart)));
+      else carried = [];
+    }
   }
   if (!closed) throw invalid(depth === 0 && !inString ? 'no array' : 'it ends before its closing bracket');
   if (completed.length) yield completed;

@@ -67,7 +67,8 @@ async function openNamedBuffer(named: string, open: OpenOptions): Promise<FoundB
  */
 async function withoutBuffer(searched: string, { log, now, staleAfterMs }: OpenOptions): Promise<FoundBuffer> {
   const times: unknown[] = [(await log.start()).eval.created];
-  for await (const row of log.summaryRows()) times.push(row.completed_at);
+  // A damaged journal entry tells nothing of the time; the recovery's own pass warns of it.
+  for await (const row of log.summaryRows({ onDamaged: () => undefined })) times.push(row.completed_at);
   const lastActivityMs = newestTimeMs(times);
   const recent = lastActivityMs !== undefined && now - lastActivityMs < staleAfterMs;
   const reason = recent ? `it has no buffer and last recorded activity ${formatAge(now - lastActivityMs)} ago: a run elsewhere may still be writing it` : searched;

@@ -33,6 +33,7 @@ export async function planSamples(
   crashed: EvalLogReader,
   source: SampleBufferSource,
   onDamagedJournal: (entry: ZipEntry, error: Error) => void,
+  onRowTooLarge: (entry: ZipEntry, row: number, bytes: number) => void,
 ): Promise<SamplePlan> {
   const inBuffer = new Map<string, BufferedSampleEntry>();
   for (const entry of await source.samples()) inBuffer.set(sampleEntryName(entry.id, entry.epoch), entry);
@@ -45,7 +46,7 @@ export async function planSamples(
     damagedJournal.add(entry.name);
     onDamagedJournal(entry, error);
   };
-  for await (const row of crashed.summaryRows({ onDamaged })) {
+  for await (const row of crashed.summaryRows({ onDamaged, onRowTooLarge })) {
     const name = sampleEntryName(row.id, row.epoch);
     const position = directory.positionOf(name);
     if (position !== undefined) lastRowOf[position] = ordinal;

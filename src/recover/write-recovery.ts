@@ -9,7 +9,7 @@ import { FileByteSource } from '../bytes/file-byte-source.js';
 import { formatAge } from '../buffer/buffer-driver.js';
 import { RecoveryNotAvailable, VerifyFailedError } from '../errors.js';
 import { sampleEntryName } from '../eval/entry-names.js';
-import { EvalLogReader } from '../eval/eval-log-reader.js';
+import { EvalLogReader, maxSummaryRowBytes } from '../eval/eval-log-reader.js';
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
 import type { EvalSample, EvalSampleSummary, LogStart } from '../eval/schemas.js';
 import type { Storage } from '../storage/storage.js';
@@ -68,13 +68,23 @@ async function checkAndPlan(run: CrashedRun, target: RecoveryTarget, options: Re
   const successful = options.successfulLogs ?? (await successfulLogsIn(outputStorage, parentLocation(output)));
   assertNoSuccessfulLog(successful, parentLocation(output), start.eval, [location, output]);
   if (!options.overwrite) await assertReplaceableOutput(outputStorage, output, start);
-  return planSamples(log, source, (entry, error) =>
-    warn(
-      warnings.journalDamaged(
-        `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
-        { entry: entry.name },
+  return planSamples(
+    log,
+    source,
+    (entry, error) =>
+      warn(
+        warnings.journalDamaged(
+          `${location}: journal entry ${entry.name} is damaged (${error.message.slice(0, 200)}): left out; the samples it summarized are summarized from their own entries`,
+          { entry: entry.name },
+        ),
       ),
-    ),
+    (entry, row, bytes) =>
+      warn(
+        warnings.journalDamaged(
+          `${location}: row ${row + 1} of journal entry ${entry.name} is ${bytes} bytes, over the ${maxSummaryRowBytes} a summary row may take: left out; its sample is summarized from its own entry`,
+          { entry: entry.name },
+        ),
+      ),
   );
 }
 

@@ -20,11 +20,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
 const maxStringLength = 0x1fffffe8;
 /** Entries that declare more than this are not decoded by default (`maxEntrySize`). */
 export const defaultMaxEntrySize = 512 * 1024 * 1024;
+/**
+ * Entries that declare more than this are not parsed by default: parsing holds an entry several
+ * times over (its bytes, its text, its objects), where a checked raw copy streams it.
+ * An explicit `maxEntrySize` sets both limits.
+ */
+export const defaultMaxParsedSize = 64 * 1024 * 1024;
 
 export interface ZipReaderOptions {
   keep?: (name: string) => boolean;
   /** Open what can be read: an archive cut short from its whole entries, a directory without the entries that overlap. */
   salvage?: boolean;
+  /** The most an entry may declare to be decoded (default 512 MiB) and, when given, to be parsed (default 64 MiB). */
   maxEntrySize?: number;
   /** Told what `salvage` left out or rebuilt. */
   onWarning?: WarningHandler;
@@ -48,8 +55,8 @@ export class ZipReader {
     readonly source: ByteSource,
     readonly archiveSize: number,
     index: CentralDirectory,
-    /** The most an entry may declare to be decoded, or checked for a raw copy. */
-    readonly maxEntrySize: number,
+    /** The most an entry may declare to be decoded (checked for a raw copy), and to be parsed. */
+    readonly limits: { maxEntrySize: number; maxParsedSize: number },
     /** Set when the archive had no end records and its directory was rebuilt from its local headers. */
     readonly salvaged?: { entries: number; stoppedAt: number },
   ) {
@@ -78,7 +85,8 @@ export class ZipReader {
     }
   }
 
-  private static async openSource(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize = defaultMaxEntrySize, onWarning }: ZipReaderOptions): Promise<ZipReader> {
+  private static async openSource(unbuffered: ByteSource, { keep, salvage = false, maxEntrySize, onWarning }: ZipReaderOptions): Promise<ZipReader> {
+    const limits = { maxEntrySize: maxEntrySize ?? defaultMaxEntrySize, maxParsedSize: maxEntrySize ?? defaultMaxParsedSize };
     const source = new ReadAheadByteSource(unbuffered);
     const size = await source.size();
     const location = await findCentralDirectory(source, size).catch(async (error: unknown) => {
@@ -95,17 +103,17 @@ export class ZipReader {
           source.name,
         ),
       );
-      return new ZipReader(source, size, directory, maxEntrySize, { entries: found.count, stoppedAt: found.stoppedAt });
+      return new ZipReader(source, size, directory, limits, { entries: found.count, stoppedAt: found.stoppedAt });
     }
     if (keep) {
       const read = (offset: number, length: number) => source.read(offset, length);
       const kept = await CentralDirectory.readKeeping(read, location, source.name, keep, { dropOverlapping: salvage });
-      return new ZipReader(source, size, withoutOverlaps(kept, source.name, onWarning), maxEntrySize);
+      return new ZipReader(source, size, withoutOverlaps(kept, source.name, onWarning), limits);
     }
     const directory = await source.read(location.offset, location.size);
     if (directory.length < location.size) throw truncated(source.name, 'the central directory runs past the end of the file');
     const parsed = CentralDirectory.parse(directory, location.entryCount, source.name, { dropOverlapping: salvage });
-    return new ZipReader(source, size, withoutOverlaps(parsed, source.name, onWarning), maxEntrySize);
+    return new ZipReader(source, size, withoutOverlaps(parsed, source.name, onWarning), limits);
   }
 
   /** Every central-directory entry, duplicates included, in directory order (one object each: for small archives). */
@@ -208,8 +216,15 @@ export class ZipReader {
 
   /** Refuses, before decoding, an entry that declares more than `maxEntrySize`: a bomb costs a line, not minutes and gigabytes. */
   private assertDecodable(entry: ZipEntry, label: string): void {
-    if (entry.uncompressedSize > this.maxEntrySize) {
-      throw new EntryDataError(`${label}: declares ${entry.uncompressedSize} bytes, over the ${this.maxEntrySize}-byte limit for an entry that is decoded (a zip bomb, or raise --max-entry-size)`);
+    if (entry.uncompressedSize > this.limits.maxEntrySize) {
+      throw new EntryDataError(`${label}: declares ${entry.uncompressedSize} bytes, over the ${this.limits.maxEntrySize}-byte limit for an entry that is decoded (a zip bomb, or raise --max-entry-size)`);
+    }
+  }
+
+  /** Refuses, before decoding, an entry too large to be parsed (held whole, as text and objects). */
+  assertParsable(entry: ZipEntry): void {
+    if (entry.uncompressedSize > this.limits.maxParsedSize) {
+      throw new EntryDataError(`${this.source.name}: ${entry.name}: declares ${entry.uncompressedSize} bytes, over the ${this.limits.maxParsedSize}-byte limit for an entry that is parsed (raise --max-entry-size)`);
     }
   }
 
@@ -251,6 +266,7 @@ export class ZipReader {
   }
 
   async text(entry: ZipEntry): Promise<string> {
+    this.assertParsable(entry);
     if (entry.uncompressedSize > maxStringLength) {
       throw new EntryDataError(`${this.source.name}: ${entry.name}: ${entry.uncompressedSize} bytes, more than a JavaScript string can hold`);
     }

@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ZipFormatError } from '../../src/errors.js';
+import { summarizeSample } from '../../src/eval/sample-summary.js';
 import type { EvalSample } from '../../src/eval/schemas.js';
 import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
 import { ZipReader } from '../../src/zip/zip-reader.js';
@@ -23,7 +25,7 @@ import { openSqlite } from '../../src/buffer/database/sqlite.js';
 import { runCliIn } from '../support/recover-cli.js';
 import { pythonLoadsEveryEntry, pythonReadsZip } from '../support/python.js';
 import { bufferSample, makeScratch, openBufferDatabase, readLog, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
-import { conformanceSuiteOptions } from '../support/shared-fixtures.js';
+import { conformanceSuiteOptions, repoRoot } from '../support/shared-fixtures.js';
 import { centralDirectoryBounds, locateEntry } from '../support/zip-patch.js';
 
 const mkfifo = (path: string) => execFileSync('mkfifo', [path]);
@@ -144,7 +146,7 @@ describe('hostile zip structure', () => {
     await openBufferDatabase(log, scratch.dataDir).close({ cleanup: false });
     const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
     assert.deepEqual(result.warnings.map((warning) => warning.code), ['JOURNAL_DAMAGED']);
-    assert.match(result.warnings[0]!.message, /over the 536870912-byte limit/);
+    assert.match(result.warnings[0]!.message, /over the 67108864-byte limit for an entry that is parsed/);
     assert.equal(result.samples, 2);
   });
 });
@@ -246,6 +248,76 @@ describe('flushed entries whose CRC is valid but which Python cannot read as JSO
       const recovered = await readLog(result.output);
       assert.deepEqual([...recovered.samples.values()].find((sample) => sample.id === 1)?.input, arithSample(1, 1).input, "the buffer's copy");
       assert.equal(pythonLoadsEveryEntry(result.output), recovered.entryNames.length);
+    });
+  }
+});
+
+describe('memory stays bounded for any input under the limits', () => {
+  /**
+   * Recovers `log` in a child process: its warnings, its sample count, and its peak RSS in MB,
+   * from /proc (VmHWM: getrusage's maxrss would also count this test process, kept across exec).
+   */
+  function recoverMeasured(log: string, dataDir: string): { codes: string[]; samples: number; peakMb: number } {
+    const module = pathToFileURL(join(repoRoot, 'dist/src/recover/recover-eval-log.js')).href;
+    const script = `const { recoverEvalLog } = await import(${JSON.stringify(module)});
+      const result = await recoverEvalLog(${JSON.stringify(log)}, { dataDir: ${JSON.stringify(dataDir)} });
+      console.log(JSON.stringify({ codes: result.warnings.map((warning) => warning.code), samples: result.samples, peakMb: Number(/VmHWM:\\s+(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1]) / 1024 }));`;
+    return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })) as { codes: string[]; samples: number; peakMb: number };
+  }
+
+  /** A crashed log of samples 1 and 2 whose entries are then replaced (valid CRCs: a writer made them so). */
+  async function crashedWith(log: string, replace: (journal: string) => Map<string, Uint8Array | string>): Promise<void> {
+    await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }), [[arithSample(1, 1), arithSample(2, 1)]]);
+    const entries = new Map<string, Uint8Array>();
+    const reader = await ZipReader.open(new FileByteSource(log));
+    try {
+      for (const entry of reader.allEntries) entries.set(entry.name, await reader.bytes(entry));
+    } finally {
+      await reader.close();
+    }
+    const journal = [...entries.keys()].find((name) => name.startsWith('_journal/summaries/'))!;
+    const replaced = replace(journal);
+    const writer = await ZipWriter.create(log);
+    for (const [name, bytes] of entries) if (replaced.get(name) !== '') await writer.add(name, replaced.get(name) ?? bytes);
+    await writer.close();
+  }
+
+  const bigSample = () => {
+    const bytes = Buffer.alloc(200_000_000, 0x61);
+    Buffer.from(JSON.stringify(arithSample(1, 1)).replace(/}$/, ', "padding": "')).copy(bytes, 0);
+    Buffer.from('"}').copy(bytes, bytes.length - 2);
+    return bytes;
+  };
+  const cases: Array<[string, (journal: string) => Map<string, Uint8Array | string>, (result: { codes: string[]; samples: number }) => void]> = [
+    ['a 200 MB sample entry (copied raw, streamed)', () => new Map([['samples/1_epoch_1.json', bigSample()]]), (result) => assert.equal(result.samples, 2)],
+    [
+      'a 200 MB sample entry with no journal row (its summary would have to be parsed): SAMPLE_DAMAGED',
+      (journal) => new Map<string, Uint8Array | string>([['samples/1_epoch_1.json', bigSample()], [journal, '']]),
+      (result) => assert.ok(result.codes.includes('SAMPLE_DAMAGED')),
+    ],
+    [
+      'a 200 MB journal entry: JOURNAL_DAMAGED before it is decoded',
+      (journal) => new Map([[journal, Buffer.concat([Buffer.from('['), Buffer.alloc(199_999_998, 0x20), Buffer.from(']')])]]),
+      (result) => assert.ok(result.codes.includes('JOURNAL_DAMAGED')),
+    ],
+    [
+      'a journal row holding a 60 MB string: that row left out (JOURNAL_DAMAGED), its sample summarized from its entry',
+      (journal) => new Map([[journal, JSON.stringify([{ ...summarizeSample(arithSample(1, 1)), metadata: { big: 'x'.repeat(60_000_000) } }, summarizeSample(arithSample(2, 1))])]]),
+      (result) => {
+        assert.ok(result.codes.includes('JOURNAL_DAMAGED'));
+        assert.equal(result.samples, 2);
+      },
+    ],
+  ];
+  for (const [what, replace, check] of cases) {
+    it(`${what}: peak RSS under 300 MB`, async (t) => {
+      const scratch = await makeScratch(t);
+      const log = scratch.log();
+      await crashedWith(log, replace);
+      const result = recoverMeasured(log, scratch.dataDir);
+      check(result);
+      t.diagnostic(`peak RSS ${Math.round(result.peakMb)} MB`);
+      assert.ok(result.peakMb < 300, `peak RSS ${Math.round(result.peakMb)} MB`);
     });
   }
 });
