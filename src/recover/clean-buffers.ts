@@ -112,17 +112,21 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
  */
 async function removeLeftoversBesideLogs(storage: Storage, logs: readonly ScannedLog[], walked: readonly StoredFile[]): Promise<number> {
   if (storage.kind !== 'local') return 0;
-  const names = new Set(walked.map((file) => file.location));
+  // The logs that hidden files are named after (`.run.eval.…`, `..run.eval.…`): one pass over the listing.
+  const named = new Set<string>();
+  for (const file of walked) {
+    const hidden = /^\.{1,2}(.+?\.eval)\./.exec(basename(file.location));
+    if (hidden) named.add(storage.join(parentLocation(file.location), hidden[1]!));
+  }
+  const leases = new Set(walked.map((file) => file.location));
   let removed = 0;
   for (const log of logs) {
-    const hidden = [`.${basename(log.location)}.`, `..${basename(log.location)}.`].map((prefix) => storage.join(parentLocation(log.location), prefix));
-    if (![...names].some((name) => hidden.some((prefix) => name.startsWith(prefix)))) continue;
+    if (!named.has(log.location)) continue;
     await removeUnlessLeased(storage, log.location, true, async () => {
       removed += (await removeLeftovers(storage, log.location, { publishTemps: log.finished === true })).length;
     });
-    if (!names.has(leaseLocation(storage, log.location))) continue;
-    // The lease file itself was a dead holder's: taking it over and releasing it removed it.
-    if ((await storage.stat(leaseLocation(storage, log.location))) === undefined) removed++;
+    // A dead holder's lease file: taking it over and releasing it removed it.
+    if (leases.has(leaseLocation(storage, log.location)) && (await storage.stat(leaseLocation(storage, log.location))) === undefined) removed++;
   }
   return removed;
 }

@@ -3,7 +3,8 @@
  * recovery, resume or `--clean` of that log removes them once no writer of it can be alive:
  * staging copies of in-place recoveries (`.run.eval.recovering-<hex>`), the temp files of their
  * atomic writes (`..run.eval.recovering-<hex>.<hex>.tmp`), and those of the log's own atomic
- * replaces by a recorder, a resume or a recovery (`.run.eval.<hex>.tmp`). Local log dirs only:
+ * replaces by a recorder, a resume or a recovery (`.run.eval.<hex>.tmp`), and those of its
+ * lease record's writes (`..run.eval.recovery-lease.<hex>.tmp`, `.run.eval.recovery-lease.lock`). Local log dirs only:
  * S3 writes are whole-object PUTs, which leave nothing.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import { bufferDrivers } from '../buffer/drivers.js';
 import { isTemporarySiblingOf } from '../storage/local-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { parentLocation } from './output-path.js';
+import { leaseFileName } from './recovery-lease.js';
 
 /** A staging copy's name for an in-place recovery of `location`: hidden from listings (Inspect's and ours). */
 export function stagingLocation(location: string): string {
@@ -27,10 +29,11 @@ function logFileName(location: string): string {
   return location.slice(location.lastIndexOf('/') + 1);
 }
 
-/** Whether `name`, in the log's directory, is a leftover of a killed recovery of the log (a staging copy, or its temp file). */
-function isStagingLeftover(name: string, location: string): boolean {
+/** Whether `name`, in the log's directory, is a leftover of a killed recovery of the log (a staging copy, its temp file, or one of its lease record's). */
+function isRecoveryLeftover(name: string, location: string): boolean {
   const prefix = stagingNamePrefix(location);
-  return name.startsWith(prefix) || (name.startsWith(`.${prefix}`) && name.endsWith('.tmp'));
+  const lease = leaseFileName(logFileName(location));
+  return name.startsWith(prefix) || (name.startsWith(`.${prefix}`) && name.endsWith('.tmp')) || isTemporarySiblingOf(name, lease) || name === `${lease}.lock`;
 }
 
 export interface LeftoverOptions {
@@ -47,14 +50,14 @@ export interface LeftoverOptions {
 
 /**
  * Removes the leftovers of killed writers beside the log; their names. Call holding the log's
- * recovery lease: then no other recovery of it is writing a staging copy.
+ * recovery lease: then no other recovery of it is writing a staging copy or its lease record.
  */
 export async function removeLeftovers(storage: Storage, location: string, { own, output, publishTemps }: LeftoverOptions): Promise<string[]> {
   if (storage.kind !== 'local') return [];
   const ownName = own === undefined ? undefined : logFileName(own);
   const removed = await removeIn(storage, parentLocation(location), (name) => {
     if (ownName !== undefined && (name === ownName || isTemporarySiblingOf(name, ownName))) return false;
-    return isStagingLeftover(name, location) || (publishTemps && isTemporarySiblingOf(name, logFileName(location)));
+    return isRecoveryLeftover(name, location) || (publishTemps && isTemporarySiblingOf(name, logFileName(location)));
   });
   if (output !== undefined) removed.push(...(await removeIn(storage, parentLocation(output), (name) => isTemporarySiblingOf(name, logFileName(output)))));
   return removed;

@@ -34,7 +34,12 @@ const defaultTtlMs = 60_000;
 export function leaseLocation(storage: Storage, logLocation: string): string {
   const cut = Math.max(logLocation.lastIndexOf('/'), logLocation.lastIndexOf('\\'));
   const directory = cut < 0 ? '.' : logLocation.slice(0, cut);
-  return storage.join(directory, `.${logLocation.slice(cut + 1)}.recovery-lease`);
+  return storage.join(directory, leaseFileName(logLocation.slice(cut + 1)));
+}
+
+/** The lease record's file name beside the log file `logFile`. */
+export function leaseFileName(logFile: string): string {
+  return `.${logFile}.recovery-lease`;
 }
 
 export class RecoveryLease {
