@@ -5,7 +5,7 @@
  * log, a run still live; and the options.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { listBufferDatabases } from '../../src/buffer/database/candidates.js';
@@ -13,6 +13,7 @@ import { ResumeMismatchError, ResumeRefusedError } from '../../src/errors.js';
 import { EvalErrorSchema, EvalLogHeaderSchema, EvalSampleSchema, EvalSampleSummarySchema, type EvalSample, type LogStart } from '../../src/eval/schemas.js';
 import { evalLogStart, inspectLogFileName } from '../../src/eval/log-start.js';
 import { EvalRecorder } from '../../src/recorder/eval-recorder.js';
+import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
 import { logKey } from '../../src/sample-ref.js';
 import { resumeDemoStart, runHarness, type KillPoint } from '../../examples/resume-demo.js';
 import { syntheticInit, syntheticSample } from '../../examples/synthetic-eval.js';
@@ -133,6 +134,21 @@ describe('EvalRecorder.resume', () => {
       return true;
     });
     assert.deepEqual(await readFile(log), before);
+  });
+
+  it("the temp file a publish killed mid-write leaves beside the log (.LOG.<hex>.tmp) is removed by the next resume, crashed or recovered", async (t) => {
+    for (const recoveredFirst of [false, true]) {
+      const scratch = await makeScratch(t, 'resume-');
+      const log = await crashedRun(scratch, 20, 1, 3);
+      // Recovered in place before the resume (the log then has its header), or resumed as it crashed.
+      if (recoveredFirst) await recoverEvalLog(log, { overwrite: true, dataDir: scratch.dataDir });
+      // What a SIGKILL during an atomic replace of the log leaves: a hidden sibling, part written.
+      const torn = join(scratch.logsDir, `.${logName}.0123456789ab.tmp`);
+      await writeFile(torn, (await readFile(log)).subarray(0, 1000));
+      const run = await runHarness(log, scratch.dataDir, 20, 1);
+      assert.equal(run.code, 0, run.stderr);
+      assert.deepEqual(await readdir(scratch.logsDir), [logName], `nothing beside the log (${recoveredFirst ? 'recovered' : 'crashed'} before the resume)`);
+    }
   });
 
   it('a run whose recorder is still live (its buffer held by a living process) is refused as still running', async (t) => {
