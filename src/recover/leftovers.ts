@@ -8,11 +8,13 @@
  * S3 writes are whole-object PUTs, which leave nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { isProcessAlive } from '../bytes/process-alive.js';
 import { bufferDrivers } from '../buffer/drivers.js';
 import { isTemporarySiblingOf } from '../storage/local-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { parentLocation } from './output-path.js';
-import { leaseFileName } from './recovery-lease.js';
+import { leaseFileName, leaseHolder } from './recovery-lease.js';
 
 /** A staging copy's name for an in-place recovery of `location`: hidden from listings (Inspect's and ours). */
 export function stagingLocation(location: string): string {
@@ -29,11 +31,34 @@ function logFileName(location: string): string {
   return location.slice(location.lastIndexOf('/') + 1);
 }
 
-/** Whether `name`, in the log's directory, is a leftover of a killed recovery of the log (a staging copy, its temp file, or one of its lease record's). */
-function isRecoveryLeftover(name: string, location: string): boolean {
+/** Whether `name`, in the log's directory, is a leftover of a killed recovery of the log (a staging copy, or its temp file). */
+function isStagingLeftover(name: string, location: string): boolean {
   const prefix = stagingNamePrefix(location);
+  return name.startsWith(prefix) || (name.startsWith(`.${prefix}`) && name.endsWith('.tmp'));
+}
+
+/** Whether `name` is a file of a write of the log's lease record (its temp file, or the lock of a compare-and-swap). */
+function isLeaseWriteFile(name: string, location: string): boolean {
   const lease = leaseFileName(logFileName(location));
-  return name.startsWith(prefix) || (name.startsWith(`.${prefix}`) && name.endsWith('.tmp')) || isTemporarySiblingOf(name, lease) || name === `${lease}.lock`;
+  return isTemporarySiblingOf(name, lease) || name === `${lease}.lock`;
+}
+
+/** How old a file of a lease write must be to count as left over when its writer cannot be told. */
+const leaseWriteGraceMs = 60_000;
+
+/**
+ * Whether the process that wrote a lease write's file is gone. Holding the lease does not keep
+ * others from trying to take it, so such a file may be a live competitor's, written a moment
+ * ago: it goes only when it names a dead process of this host (a lease record, or a lock's
+ * pid), or, naming none that can be judged, once it is older than a minute.
+ */
+async function writtenByTheDead(storage: Storage, location: string): Promise<boolean> {
+  const text = await storage.read(location, { maxBytes: 64 * 1024 }).then((bytes) => Buffer.from(bytes).toString('utf8')).catch(() => undefined);
+  if (text === undefined) return false;
+  const holder = leaseHolder(text) ?? (/^\d+$/.test(text) ? { host: hostname(), pid: Number(text) } : undefined);
+  if (holder?.host === hostname()) return !isProcessAlive(holder.pid);
+  const stat = await storage.stat(location).catch(() => undefined);
+  return stat !== undefined && Date.now() - stat.mtimeMs > leaseWriteGraceMs;
 }
 
 export interface LeftoverOptions {
@@ -55,18 +80,20 @@ export interface LeftoverOptions {
 export async function removeLeftovers(storage: Storage, location: string, { own, output, publishTemps }: LeftoverOptions): Promise<string[]> {
   if (storage.kind !== 'local') return [];
   const ownName = own === undefined ? undefined : logFileName(own);
-  const removed = await removeIn(storage, parentLocation(location), (name) => {
+  const directory = parentLocation(location);
+  const removed = await removeIn(storage, directory, async (name) => {
     if (ownName !== undefined && (name === ownName || isTemporarySiblingOf(name, ownName))) return false;
-    return isRecoveryLeftover(name, location) || (publishTemps && isTemporarySiblingOf(name, logFileName(location)));
+    if (isLeaseWriteFile(name, location)) return writtenByTheDead(storage, storage.join(directory, name));
+    return isStagingLeftover(name, location) || (publishTemps && isTemporarySiblingOf(name, logFileName(location)));
   });
   if (output !== undefined) removed.push(...(await removeIn(storage, parentLocation(output), (name) => isTemporarySiblingOf(name, logFileName(output)))));
   return removed;
 }
 
-async function removeIn(storage: Storage, directory: string, isLeftover: (name: string) => boolean): Promise<string[]> {
+async function removeIn(storage: Storage, directory: string, isLeftover: (name: string) => boolean | Promise<boolean>): Promise<string[]> {
   const removed: string[] = [];
   for (const name of await storage.list(directory)) {
-    if (!isLeftover(name)) continue;
+    if (!(await isLeftover(name))) continue;
     await storage.delete(storage.join(directory, name));
     removed.push(name);
   }

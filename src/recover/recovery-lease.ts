@@ -37,6 +37,11 @@ export function leaseLocation(storage: Storage, logLocation: string): string {
   return storage.join(directory, leaseFileName(logLocation.slice(cut + 1)));
 }
 
+/** The host and pid a lease record names, or undefined when the text is not one (a write cut short). */
+export function leaseHolder(text: string): { host: string; pid: number } | undefined {
+  return decode(Buffer.from(text, 'utf8'));
+}
+
 /** The lease record's file name beside the log file `logFile`. */
 export function leaseFileName(logFile: string): string {
   return `.${logFile}.recovery-lease`;
