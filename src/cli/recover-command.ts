@@ -7,7 +7,8 @@ export interface RecoverCommandOptions {
   output?: string;
   overwrite?: boolean;
   events: boolean;
-  cleanup: boolean;
+  /** Undefined: the library's default (deleted, unless named with --buffer or used with --no-events). */
+  cleanup?: boolean;
   force?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -78,6 +79,7 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
     `Recovered ${result.samples} samples to ${result.output} ` +
       `(${result.flushed} flushed, ${result.completed} completed, ${result.inProgress} in progress; source: ${result.source})\n`,
   );
+  if (result.bufferKept) io.stdout(`Kept the buffer ${result.bufferKept.location}: ${result.bufferKept.reason}\n`);
   // What `inspect eval-retry` would run: the samples with an error and those the log lacks.
   const unfinished = result.errors + result.missing;
   if (unfinished > 0) {

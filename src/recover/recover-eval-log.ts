@@ -27,7 +27,11 @@ export interface RecoverOptions extends WarningOptions {
   overwrite?: boolean;
   /** Rebuilt samples get `events: []`; messages and output are still extracted. */
   noEvents?: boolean;
-  /** Delete the buffer that was used once the output is safe. Default true. */
+  /**
+   * Delete the buffer that was used once the output is safe. Default true, except for a buffer
+   * named with `buffer` (the user's own copy) and with `noEvents` (the buffer then holds the
+   * only copy of the events): those are kept unless this is true.
+   */
   cleanup?: boolean;
   /**
    * Recover even from a buffer that looks live (a reused pid after a reboot, a clock running
@@ -76,6 +80,8 @@ export interface RecoveryResult {
   missing: number;
   warnings: RecoveryWarning[];
   cleanedUp: boolean;
+  /** The buffer recovered from, when it was kept: its location and why. */
+  bufferKept?: { location: string; reason: string };
   /** A dry run: nothing was written, and the counts are the plan's (damage found only while copying is not in them). */
   dryRun?: boolean;
 }

@@ -6,7 +6,7 @@
  */
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
-import { formatAge } from '../buffer/buffer-driver.js';
+import { formatAge, type WriterVerdict } from '../buffer/buffer-driver.js';
 import { RecoveryNotAvailable, VerifyFailedError } from '../errors.js';
 import { sampleEntryName } from '../eval/entry-names.js';
 import { EvalLogReader, maxSummaryRowBytes } from '../eval/eval-log-reader.js';
@@ -123,7 +123,6 @@ export async function recoverCrashedRun(
   const { source } = found;
   const { output, storage: outputStorage } = target;
   const plan = await checkAndPlan(run, target, options, warn);
-  const keepBuffer = found.verdict !== 'crashed';
   let writer: EvalLogWriter | undefined;
   let runTotals: RunTotals | undefined;
   try {
@@ -210,7 +209,8 @@ export async function recoverCrashedRun(
       target.staged = false;
       finalOutput = location;
     }
-    const cleanedUp = options.cleanup !== false && !keepBuffer && found.source.kind !== 'none';
+    const kept = found.source.kind === 'none' ? undefined : whyKept(options, found.verdict);
+    const cleanedUp = found.source.kind !== 'none' && kept === undefined;
     if (cleanedUp) {
       await lease.assertHeld();
       await source.remove();
@@ -227,6 +227,7 @@ export async function recoverCrashedRun(
       errors: totals.errors,
       missing: Math.max(0, expected - total),
       cleanedUp,
+      ...(kept ? { bufferKept: { location: source.location, reason: kept } } : {}),
     };
   } finally {
     await writer?.close();
@@ -270,4 +271,14 @@ async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: 
   } finally {
     await reader.close();
   }
+}
+
+/** Why the buffer recovered from is kept, or undefined when it is deleted. */
+function whyKept(options: RecoverOptions, verdict: WriterVerdict): string | undefined {
+  if (verdict !== 'crashed') return 'its writer may still be alive';
+  if (options.cleanup === false) return 'kept as asked (--no-cleanup)';
+  if (options.cleanup === true) return undefined;
+  if (options.buffer !== undefined) return 'named with --buffer, it is yours (add --cleanup to delete it after recovery)';
+  if (options.noEvents) return 'with --no-events it holds the only copy of the events (add --cleanup to delete it, or remove it later with inspect-recover --clean)';
+  return undefined;
 }

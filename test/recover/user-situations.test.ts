@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
 import { recoverableEvalLogs } from '../../src/recover/recoverable-logs.js';
 import { RecoveryNotAvailable } from '../../src/errors.js';
 import { arithStart } from '../support/arith-log.js';
-import { databaseLogName, filestoreLogName } from '../support/crashed-layout.js';
+import { databaseLogName, filestoreLogName, layOutCrashedFixtures } from '../support/crashed-layout.js';
 import { makeScratch, readLog } from '../support/recovery-inputs.js';
 import { runCliIn } from '../support/recover-cli.js';
 import { conformanceSuiteOptions, inspectFixture, repoRoot } from '../support/shared-fixtures.js';
@@ -150,5 +150,38 @@ describe('crashed runs as users hand them over', conformanceSuiteOptions(), () =
     const recovered = await runCliIn(scratch.root, [`logs/${name}`]);
     assert.equal(recovered.status, 2);
     assert.match(recovered.stderr, /^inspect-recover: logs\/.*\.json is a \.json log: recovery rebuilds \.eval logs.*use Inspect's default --log-format eval\n$/);
+  });
+});
+
+describe('nothing is deleted that the user did not name', conformanceSuiteOptions(), () => {
+  it("a database copied into the user's own folder and named with --buffer is kept, and so is the folder; --cleanup deletes the database alone", async (t) => {
+    const layout = await layOutCrashedFixtures();
+    t.after(() => rm(layout.root, { recursive: true, force: true }));
+    const mine = join(layout.root, 'data');
+    await mkdir(mine, { recursive: true });
+    for (const name of await readdir(layout.databaseDir)) await cp(join(layout.databaseDir, name), join(mine, name));
+    const db = join(mine, (await readdir(mine)).find((name) => name.endsWith('.db'))!);
+    await rm(layout.databaseDir, { recursive: true });
+    const kept = await runCliIn(layout.root, [layout.databaseLog, '--buffer', db]);
+    assert.equal(kept.status, 0, kept.stderr);
+    assert.match(kept.stdout, /Recovered 10 samples/);
+    assert.match(kept.stdout, new RegExp(`Kept the buffer ${db.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: named with --buffer, it is yours \\(add --cleanup to delete it after recovery\\)`));
+    assert.ok(existsSync(db), 'the named database is kept');
+    const cleaned = await runCliIn(layout.root, [layout.databaseLog, '--buffer', db, '--cleanup']);
+    assert.equal(cleaned.status, 0, cleaned.stderr);
+    assert.equal(existsSync(db), false, '--cleanup deletes it');
+    assert.ok(existsSync(mine), "the user's folder stays, empty or not");
+  });
+
+  it('--no-events keeps the buffer (it holds the only copy of the events) and says so; with --cleanup it goes', async (t) => {
+    const layout = await layOutCrashedFixtures();
+    t.after(() => rm(layout.root, { recursive: true, force: true }));
+    const result = await runCliIn(layout.root, [layout.databaseLog, '--data-dir', layout.dataDir, '--no-events']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /Kept the buffer .*\.db: with --no-events it holds the only copy of the events/);
+    assert.equal((await readdir(layout.databaseDir)).filter((name) => name.endsWith('.db')).length, 1);
+    const again = await runCliIn(layout.root, [layout.databaseLog, '--data-dir', layout.dataDir, '--no-events', '--cleanup', '--output', join(layout.logsDir, 'again.eval')]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(existsSync(layout.databaseDir), false, 'deleted with its hash directory, which Inspect made');
   });
 });
