@@ -58,7 +58,8 @@ export class BufferDatabaseError extends InspectRecoverError {
 /** A file, object or directory does not exist or cannot be opened. */
 export class NotFoundError extends InspectRecoverError {
   constructor(message: string, cause?: unknown) {
-    super('NOT_FOUND', message, { cause });
+    // A missing input is a mistake in the command, as a missing directory is: exit 2.
+    super('NOT_FOUND', message, { cause, exitCode: 2 });
   }
 }
 

@@ -44,6 +44,8 @@ export interface WarningDetails {
   ENTRIES_OVERLAP: { entries: string[]; count: number };
   /** A value read from a buffer has the wrong type or form: ignored, and the next evidence used instead. */
   VALUE_INVALID: { field: string; value: string };
+  /** A WAL-mode buffer database without its `-wal` (or a `-wal` without its database): rows since the last checkpoint are missing. */
+  WAL_MISSING: { database: string };
   /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
   LOG_TRUNCATED: { entries: number; stoppedAt: number };
 }
@@ -65,6 +67,7 @@ const lostDataCodes: ReadonlySet<WarningCode> = new Set<WarningCode>([
   'SAMPLE_UNREADABLE',
   'LOG_TRUNCATED',
   'ENTRIES_OVERLAP',
+  'WAL_MISSING',
 ]);
 
 export function meansLostData(warning: RecoveryWarning): boolean {
@@ -113,6 +116,7 @@ export const warnings = {
   logTruncated: ofCode('LOG_TRUNCATED'),
   valueInvalid: ofCode('VALUE_INVALID'),
   entriesOverlap: ofCode('ENTRIES_OVERLAP'),
+  walMissing: ofCode('WAL_MISSING'),
 } as const;
 
 export type WarningHandler = (warning: RecoveryWarning) => void;

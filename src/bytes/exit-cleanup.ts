@@ -17,7 +17,8 @@ export function removeOnExit(path: string): () => void {
   if (!installed) {
     installed = true;
     process.on('exit', () => {
-      for (const registered of pending) rmSync(registered, { recursive: true, force: true });
+      // A write still finishing on libuv's threads can add a file while the directory is emptied: retried (ENOTEMPTY).
+      for (const registered of pending) rmSync(registered, { recursive: true, force: true, maxRetries: 3, retryDelay: 5 });
     });
   }
   pending.add(path);

@@ -36,7 +36,7 @@ export async function cleanCommand(options: CleanCommandOptions, io: CliIo): Pro
 }
 
 function bufferLine(buffer: CleanedBuffer): string {
-  const verb = buffer.status === 'kept' ? 'kept' : buffer.dryRun ? 'would remove' : 'removed';
+  const verb = buffer.status === 'would-remove' ? 'would remove' : buffer.status;
   return `${verb} ${shown(buffer.buffer)} (${buffer.kind}, ${formatBytes(buffer.bytes)}): ${buffer.reason}`;
 }
 

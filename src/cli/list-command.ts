@@ -2,8 +2,9 @@ import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { localPath } from '../storage/local-storage.js';
-import { recoverableEvalLogs, type RecoverableEvalLog } from '../recover/recoverable-logs.js';
+import { listingJson, recoverableEvalLogs, type RecoverableEvalLog } from '../recover/recoverable-logs.js';
 import { isS3Location } from '../storage/s3-location.js';
+import { bufferDatabaseHint } from '../buffer/database/location.js';
 import type { CliIo } from './main.js';
 
 export interface ListCommandOptions {
@@ -22,7 +23,7 @@ const statusText: Record<RecoverableEvalLog['status'], string> = {
 const sourceText: Record<RecoverableEvalLog['source'], string> = {
   database: 'database',
   filestore: 'filestore',
-  none: 'none (the buffer is gone: only flushed samples can be recovered)',
+  none: 'none (no buffer found here: only flushed samples can be recovered, see below)',
 };
 
 export async function listCommand(options: ListCommandOptions, io: CliIo): Promise<void> {
@@ -34,21 +35,22 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
     onWarning: (warning) => io.stderr(`warning [${warning.code}]: ${warning.message}\n`),
   });
   if (options.json) {
-    io.stdout(`${JSON.stringify(logs, null, 2)}\n`);
+    io.stdout(`${JSON.stringify(logs.map(listingJson), null, 2)}\n`);
     return;
   }
   if (logs.length === 0) {
     io.stdout('No recoverable logs found.\n');
     return;
   }
-  for (const log of logs) {
+  logs.forEach((log, index) => {
     const shown = isS3Location(log.path) ? log.path : relative(process.cwd(), log.path) || log.path;
     io.stdout(
-      `\nlog: ${shown}\n  source: ${sourceText[log.source]}\n  status: ${statusText[log.status]}, last activity ${log.last_activity ?? 'unknown'}\n` +
-        `  (${log.total_samples} total, ${log.flushed_samples} flushed, ${log.completed_samples} completed, ${log.in_progress_samples} in-progress)\n`,
+      `${index > 0 ? '\n' : ''}log: ${shown}\n  source: ${sourceText[log.source]}\n  status: ${statusText[log.status]}, last activity ${log.lastActivity ?? 'unknown'}\n` +
+        `  (${log.totalSamples} total, ${log.flushedSamples} flushed, ${log.completedSamples} completed, ${log.inProgressSamples} in-progress)\n`,
     );
-  }
-  io.stdout('\n');
+  });
+  const unbuffered = logs.find((log) => log.source === 'none' && log.status === 'crashed');
+  if (unbuffered) io.stdout(`\nsource none: no buffer was found here; ${bufferDatabaseHint('<log file name>')}\n`);
 }
 
 /** A local directory that is missing, or a file, is a mistake to say, not an empty listing. */

@@ -30,12 +30,12 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('inspect-recover')
     .description('Recover crashed Inspect AI eval runs into complete .eval logs, and list the logs that need it.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .helpCommand('help [command]', 'show help for a command')
+    .helpCommand(false)
     .argument('[log]', 'crashed .eval log to recover (path or s3:// URI); with --list, --all or --clean, the directory to look in')
     .option('--list', 'list the logs that need recovery instead of recovering one')
     .option('--all', 'recover every crashed log under the directory, --jobs at a time')
     .option('--clean', 'delete the buffers of logs that finished, were recovered, or no longer exist')
-    .option('--log-dir <dir>', 'where --list, --all and --clean look (path or s3:// URI)', process.env.INSPECT_LOG_DIR ?? './logs')
+    .option('--log-dir <dir>', 'where --list, --all and --clean look when no directory is given (path or s3:// URI; default: $INSPECT_LOG_DIR, else ./logs)')
     .option('--output <path>', 'where to write the recovered log (default: <log>-recovered.eval)')
     .option('--output-dir <dir>', 'with --all: write each recovered log here, at its path below the log dir (default: beside each log)')
     .option('--jobs <n>', `with --all: how many logs to recover at once (default ${defaultJobs})`, parseJobs)
@@ -46,8 +46,8 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .option('--cleanup', 'delete the sample buffer after recovering, also one named with --buffer or used with --no-events (kept by default)')
     .option('--no-cleanup', 'keep the sample buffer after recovering (by default it is deleted)')
     .option('--force', 'recover even if the buffer looks live (e.g. a pid reused after a reboot); the buffer is kept')
-    .option('--json', 'print the result (or the listing) as JSON')
-    .option('--quiet', 'print nothing but errors')
+    .option('--json', 'print the result as JSON: one object for a recovery, an array for --list, one object per line (JSON Lines) for --all and --clean')
+    .option('--quiet', 'print no progress and no success lines (errors, and warnings of lost data, still print)')
     .option('--strict', 'fail on the first warning (damaged segment, unreadable metadata...) instead of going on')
     .option('--data-dir <dir>', "Inspect's data dir, where buffer databases live (default: $XDG_DATA_HOME/inspect_ai)")
     .option('--buffer <path>', 'recover from this buffer instead of searching: a buffer database file or a .buffer/<name> directory (path or s3:// URI)')
@@ -64,8 +64,11 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .action(async (log: string | undefined, options: RecoverCommandOptions & FleetCommandOptions & { list?: boolean; all?: boolean; clean?: boolean }) => {
       const modes = (['list', 'all', 'clean'] as const).filter((mode) => options[mode]);
       if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} are different commands; give one`);
-      // `--list logs/` names the directory as `--log-dir logs/` does.
-      const logDir = log ?? options.logDir;
+      // `--list logs/` names the directory as `--log-dir logs/` does; given both ways, one would be ignored.
+      if (modes.length > 0 && log !== undefined && options.logDir !== undefined) {
+        throw new UsageError(`the directory is given twice (${log} and --log-dir ${options.logDir}); give one`);
+      }
+      const logDir = log ?? options.logDir ?? defaultLogDir();
       if (options.list) return listCommand({ ...options, logDir }, io);
       if (options.all || options.clean) {
         if (options.output !== undefined) throw new UsageError(`--${modes[0]} writes many logs: use --output-dir, not --output`);
@@ -75,6 +78,19 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       if (options.outputDir !== undefined || options.jobs !== undefined) throw new UsageError('--output-dir and --jobs are for --all; to recover one log, use --output');
       if (!log) throw new UsageError('a log to recover is required (or --list to find them, --all to recover them all); see --help');
       return recoverCommand(log, options, io);
+    });
+
+  program
+    .command('help')
+    .description('show help for a command')
+    .argument('[command]', 'show')
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.outputHelp();
+      const command = program.commands.find((candidate) => candidate.name() === name);
+      if (!command || name === 'help') {
+        throw new UsageError(`unknown command '${name}': the commands are show and help; --list, --all and --clean are options (inspect-recover --help)`);
+      }
+      command.outputHelp();
     });
 
   program
@@ -89,6 +105,11 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       io.stdout((json ? JSON.stringify(status, null, 2) : formatStatusCard(status)) + '\n');
     });
   return program;
+}
+
+/** Where --list, --all and --clean look when no directory is given: Inspect's own default. */
+function defaultLogDir(): string {
+  return process.env.INSPECT_LOG_DIR?.trim() ? process.env.INSPECT_LOG_DIR : './logs';
 }
 
 /** A positive whole number of jobs. */

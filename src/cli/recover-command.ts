@@ -1,3 +1,7 @@
+import { stat } from 'node:fs/promises';
+import { UsageError } from '../errors.js';
+import { localPath } from '../storage/local-storage.js';
+import { isS3Location } from '../storage/s3-location.js';
 import { recoverEvalLog, type RecoveryResult } from '../recover/recover-eval-log.js';
 import { meansLostData, type RecoveryWarning } from '../warnings.js';
 import type { CliIo } from './main.js';
@@ -50,6 +54,7 @@ export function warningPrinter(options: { quiet?: boolean; json?: boolean }, io:
 }
 
 export async function recoverCommand(log: string, options: RecoverCommandOptions, io: CliIo): Promise<void> {
+  await assertNotDirectory(log);
   const progress = ProgressBar.forStderr('Recovering', !options.quiet && !options.json);
   let result: RecoveryResult;
   try {
@@ -103,4 +108,11 @@ export function snakeKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(snakeKeys);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`), snakeKeys(item)]));
+}
+
+/** A directory given as LOG is most likely a log dir: say the commands that take one. */
+async function assertNotDirectory(log: string): Promise<void> {
+  if (isS3Location(log)) return;
+  if (!(await stat(localPath(log)).catch(() => undefined))?.isDirectory()) return;
+  throw new UsageError(`${log} is a directory, not a log: to see its crashed logs, inspect-recover --list ${log}; to recover them all, inspect-recover --all ${log}`);
 }

@@ -64,7 +64,8 @@ interface Recording {
 
 /** What is known when a sample begins (the dataset sample, as in Inspect's `sample_init` event). */
 export interface SampleInit {
-  id: string | number;
+  /** As `remaining()` gives it: an int (any size, so a bigint too) or a string. */
+  id: SampleId;
   epoch: number;
   input: string | unknown[];
   target: string | string[];
@@ -77,6 +78,8 @@ export interface SampleInit {
 export class EvalRecorder {
   /** Added to the log since its last flush; removed from the buffer once flushed. */
   private unflushed: SampleRef[] = [];
+  /** Each running sample's events as recorded (the last of each uuid), for its completed sample when the harness passes none. */
+  private readonly transcripts = new Map<string, Map<string, BufferEvent>>();
   /** Log writes one at a time: a flush must not interleave with adding a sample. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -218,12 +221,15 @@ export class EvalRecorder {
       completed: false,
     };
     this.recorded().buffer.startSample(summary);
+    this.transcripts.set(logKey(init.id, init.epoch), new Map());
     return summary;
   }
 
   /** Transcript events of a running sample; log an updated event again with the same `uuid`. */
   events(id: SampleId, epoch: number, events: readonly BufferEvent[]): void {
     this.recorded().buffer.logEvents(id, epoch, events);
+    const transcript = this.transcripts.get(logKey(id, epoch));
+    for (const event of events) transcript?.set(event.uuid ?? `#${transcript.size}`, event);
   }
 
   /** The running metrics display (`task_database.metrics`), as Inspect's viewer shows it. */
@@ -242,7 +248,8 @@ export class EvalRecorder {
     const { log, buffer } = this.recorded();
     const key = logKey(completed.id, completed.epoch);
     const row = this.rows.get(key);
-    const sample = withEarlierAttempts(completed, row?.errors ?? []);
+    const sample = withEarlierAttempts(withRecordedEvents(completed, this.transcripts.get(key)), row?.errors ?? []);
+    this.transcripts.delete(key);
     const summary = summarizeSample(sample);
     buffer.completeSample(sample.id, sample.epoch, summary, { metadata: sample.metadata ?? {} });
     // The attempt counts from now (a next attempt's error_retries start from it); its entry once written.
@@ -327,4 +334,10 @@ export function defaultLogBuffer(logStart: LogStart): number {
   if (configured !== undefined && configured !== null && configured > 0) return configured;
   const total = (logStart.eval.dataset.samples ?? 0) * (logStart.eval.config.epochs ?? 1);
   return total < 1000 ? Math.max(1, Math.min(Math.floor(total / 3), 10)) : Math.max(10, Math.floor(total / 20));
+}
+
+/** The events recorded with `events()`, in the order first seen, when the harness's sample has none of its own. */
+function withRecordedEvents(sample: EvalSample, transcript: ReadonlyMap<string, BufferEvent> | undefined): EvalSample {
+  if ((sample.events?.length ?? 0) > 0 || !transcript?.size) return sample;
+  return { ...sample, events: [...transcript.values()] };
 }

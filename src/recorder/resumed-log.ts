@@ -152,7 +152,7 @@ export interface NewestLog {
  */
 export async function newestLogOfRun(storage: Storage, logDir: string, given: LogStart): Promise<NewestLog | undefined> {
   let best: { location: string; created: string; finished: boolean; successful: boolean } | undefined;
-  for (const log of await scanLogs(storage, logDir, { readOnly: true })) {
+  for (const log of (await scanLogs(storage, logDir, { readOnly: true })).logs) {
     const direct = !log.location.slice(logDir.length + 1).includes('/');
     if (!direct || log.format !== 'eval' || log.error !== undefined) continue;
     const reader = await EvalLogReader.open(storage.byteSource(log.location, log.stat), { headerOnly: true, salvage: true }).catch(() => undefined);

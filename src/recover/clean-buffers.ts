@@ -11,12 +11,14 @@ import type { BufferKind } from '../buffer/buffer-driver.js';
 import { bufferDrivers } from '../buffer/drivers.js';
 import { bufferDirName } from '../buffer/filestore/layout.js';
 import { LogLeasedError } from '../errors.js';
+import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { Storage, StoredFile } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { defaultStaleAfterMs } from './find-buffer.js';
 import { removeLeftovers } from './leftovers.js';
+import type { RunIdentity } from './finished-runs.js';
 import { scanLogs, type ScannedLog } from './log-scan.js';
-import { defaultOutputPath, parentLocation } from './output-path.js';
+import { parentLocation } from './output-path.js';
 import { leaseLocation, RecoveryLease } from './recovery-lease.js';
 
 export interface CleanOptions {
@@ -34,7 +36,8 @@ export interface CleanedBuffer {
   buffer: string;
   kind: BufferKind;
   log: string;
-  status: 'removed' | 'kept';
+  /** `would-remove`: on a dry run, what `removed` would have been. */
+  status: 'removed' | 'would-remove' | 'kept';
   reason: string;
   bytes: number;
   dryRun?: boolean;
@@ -59,7 +62,8 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
   // One listing of the log dir serves the scan, the directories to search and whether a log (or its recovered copy) exists.
   const walked = await storage.walk(root);
   const present = new Set(walked.map((file) => file.location));
-  const scanned = new Map((await scanLogs(storage, root, { readOnly: options.dryRun, walked })).map((log) => [log.location, log]));
+  const scan = await scanLogs(storage, root, { readOnly: options.dryRun, walked });
+  const scanned = new Map(scan.logs.map((log) => [log.location, log]));
   const directories = directoriesUnder(storage, root, walked);
   const buffers: CleanedBuffer[] = [];
   for (const driver of bufferDrivers) {
@@ -68,8 +72,8 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
         const log = scanned.get(owned.log);
         if (log?.finished) return { orphan: true, reason: `its log finished${log.header ? ` (status ${log.header.status})` : ''}` };
         if (!present.has(owned.log)) return { orphan: true, reason: 'its log no longer exists' };
-        const recovered = defaultOutputPath(owned.log);
-        if (present.has(recovered)) return { orphan: true, reason: `its log was recovered to ${recovered}` };
+        const recovered = log?.format === 'eval' ? scan.runs.copyOf(owned.log, await runIdentity(storage, log)) : undefined;
+        if (recovered !== undefined) return { orphan: true, reason: `its log was recovered to ${recovered}` };
         return { orphan: false, reason: 'its log is still to be recovered' };
       };
       const { orphan, reason } = await judged();
@@ -78,7 +82,7 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       if (orphan) {
         const live = await driver.liveWriter(owned, { staleAfterMs, now });
         if (live !== undefined) why = `${reason}, but its writer may still be alive: ${live}`;
-        else if (options.dryRun) status = 'removed';
+        else if (options.dryRun) status = 'would-remove';
         else {
           const removed = await removeUnlessLeased(storage, owned.log, present.has(owned.log), () => driver.remove(owned));
           if (removed === true) status = 'removed';
@@ -91,7 +95,7 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
     }
   }
   const leftoversRemoved = options.dryRun ? 0 : await removeLeftoversBesideLogs(storage, [...scanned.values()], walked);
-  const removed = buffers.filter((buffer) => buffer.status === 'removed');
+  const removed = buffers.filter((buffer) => buffer.status !== 'kept');
   return {
     buffers,
     summary: {
@@ -103,6 +107,18 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       dryRun: options.dryRun === true,
     },
   };
+}
+
+/** A crashed log's run, from its start; none when the start does not read (its buffer is then kept). */
+async function runIdentity(storage: Storage, log: ScannedLog): Promise<RunIdentity> {
+  const reader = await EvalLogReader.open(storage.byteSource(log.location, log.stat), { headerOnly: true, salvage: true }).catch(() => undefined);
+  if (!reader) return {};
+  try {
+    const start = await reader.start().catch(() => undefined);
+    return { evalId: start?.eval.eval_id, runId: start?.eval.run_id };
+  } finally {
+    await reader.close();
+  }
 }
 
 /**

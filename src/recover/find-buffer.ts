@@ -6,8 +6,9 @@
  * every file fresh).
  */
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { formatAge, type FoundBuffer, type LogRecord, type OpenOptions } from '../buffer/buffer-driver.js';
+import { listOrphanedWals } from '../buffer/database/candidates.js';
 import { inspectDataDir, sampleBufferDirName } from '../buffer/database/location.js';
 import { bufferDrivers } from '../buffer/drivers.js';
 import { filestoreDirForLog, manifestFileName } from '../buffer/filestore/layout.js';
@@ -15,7 +16,7 @@ import { newestTimeMs, noBuffer } from '../buffer/sample-buffer-source.js';
 import { BufferUnreadableError, fileSystemError, NotFoundError } from '../errors.js';
 import { isS3Location } from '../storage/s3-location.js';
 import type { Storage } from '../storage/storage.js';
-import type { WarningHandler } from '../warnings.js';
+import { warnings, type WarningHandler } from '../warnings.js';
 
 export interface FindBufferOptions {
   storage: Storage;
@@ -47,6 +48,11 @@ export async function findSampleBuffer(location: string, log: LogRecord, options
     }
   }
   const dataDir = options.dataDir ?? inspectDataDir();
+  const orphanedWals = await listOrphanedWals(location, { dataDir });
+  for (const wal of orphanedWals) {
+    const database = wal.slice(0, -'-wal'.length);
+    options.warn(warnings.walMissing(`${wal} has no ${basename(database)} beside it: a -wal holds only the changes since the last checkpoint and cannot be read alone; copy the .db from the machine that ran the eval beside it, and recover again`, { database }));
+  }
   const searched = unreadable.length > 0 ? unreadable.join('; ') : `no database for it under ${join(dataDir, sampleBufferDirName)}, no ${options.storage.join(filestoreDirForLog(location), manifestFileName)}`;
   return withoutBuffer(searched, open);
 }

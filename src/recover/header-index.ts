@@ -21,6 +21,10 @@ const IndexLineSchema = z.looseObject({
   size: z.number(),
   status: z.string(),
   task_id: z.string().optional(),
+  eval_id: z.string().optional(),
+  run_id: z.string().optional(),
+  /** Written since the index kept run identities: a line without it is read again. */
+  identified: z.literal(true).optional(),
 });
 type IndexLine = z.infer<typeof IndexLineSchema>;
 
@@ -51,14 +55,25 @@ export class HeaderIndex {
   /** What the index holds of a log, while its listing still shows the same version. */
   lookup(path: string, stat: { etag: string; size: number }): FinishedHeader | undefined {
     const entry = this.entries.get(path);
-    if (!entry || entry.etag !== stat.etag || entry.size !== stat.size || stat.etag === '') return undefined;
-    return { status: entry.status, ...(entry.task_id === undefined ? {} : { taskId: entry.task_id }) };
+    if (!entry?.identified || entry.etag !== stat.etag || entry.size !== stat.size || stat.etag === '') return undefined;
+    const { status, task_id: taskId, eval_id: evalId, run_id: runId } = entry;
+    return { status, ...(taskId === undefined ? {} : { taskId }), ...(evalId === undefined ? {} : { evalId }), ...(runId === undefined ? {} : { runId }) };
   }
 
   /** Records a finished log just read. */
   record(path: string, stat: { etag: string; size: number }, header: FinishedHeader): void {
     if (stat.etag === '') return;
-    this.entries.set(path, { path, etag: stat.etag, size: stat.size, status: header.status, ...(header.taskId === undefined ? {} : { task_id: header.taskId }) });
+    const { status, taskId, evalId, runId } = header;
+    this.entries.set(path, {
+      path,
+      etag: stat.etag,
+      size: stat.size,
+      status,
+      ...(taskId === undefined ? {} : { task_id: taskId }),
+      ...(evalId === undefined ? {} : { eval_id: evalId }),
+      ...(runId === undefined ? {} : { run_id: runId }),
+      identified: true,
+    });
     this.changed = true;
   }
 

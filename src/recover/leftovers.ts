@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isProcessAlive } from '../bytes/process-alive.js';
 import { bufferDrivers } from '../buffer/drivers.js';
-import { isTemporarySiblingOf } from '../storage/local-storage.js';
+import { isTemporarySiblingOf, temporarySiblingWriter } from '../storage/local-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { parentLocation } from './output-path.js';
 import { leaseFileName, leaseHolder } from './recovery-lease.js';
@@ -83,7 +83,12 @@ export async function removeLeftovers(storage: Storage, location: string, { own,
   const directory = parentLocation(location);
   const removed = await removeIn(storage, directory, async (name) => {
     if (ownName !== undefined && (name === ownName || isTemporarySiblingOf(name, ownName))) return false;
-    if (isLeaseWriteFile(name, location)) return writtenByTheDead(storage, storage.join(directory, name));
+    if (isLeaseWriteFile(name, location)) {
+      // A temp file names its writer: one killed before it wrote a byte is told apart from a competitor's.
+      const writer = temporarySiblingWriter(name, leaseFileName(logFileName(location)));
+      if (writer !== undefined && writer !== process.pid && !isProcessAlive(writer)) return true;
+      return writtenByTheDead(storage, storage.join(directory, name));
+    }
     return isStagingLeftover(name, location) || (publishTemps && isTemporarySiblingOf(name, logFileName(location)));
   });
   if (output !== undefined) removed.push(...(await removeIn(storage, parentLocation(output), (name) => isTemporarySiblingOf(name, logFileName(output)))));

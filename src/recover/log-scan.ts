@@ -9,6 +9,7 @@ import { isJsonLogName } from '../eval/json-log.js';
 import type { Storage, StorageStat, StoredFile } from '../storage/storage.js';
 import { mapConcurrently } from './concurrency.js';
 import { parentLocation } from './output-path.js';
+import { FinishedRuns } from './finished-runs.js';
 import { HeaderIndex } from './header-index.js';
 import { addIfSuccessful, guardedFields, headerReadConcurrency, type FinishedHeader, type SuccessfulLogs } from './success-guard.js';
 
@@ -36,8 +37,17 @@ export interface ScanOptions {
  * directories left out. On S3, finished logs unchanged since a scan before come from the header
  * index (header-index.ts) without a request of their own.
  */
-export async function scanLogs(storage: Storage, logDir: string, options: ScanOptions = {}): Promise<ScannedLog[]> {
-  const files = (options.walked ?? (await storage.walk(logDir))).filter(({ relative }) => isLogPath(relative));
+export interface LogScan {
+  /** The logs, newest first; recovered copies named `-recovered.eval` are not among them. */
+  logs: ScannedLog[];
+  /** Our `-recovered.eval` outputs, as scanned. */
+  copies: ScannedLog[];
+  /** Every finished log by run, recovered copies included: where a crashed log's copy is, whatever its name. */
+  runs: FinishedRuns;
+}
+
+export async function scanLogs(storage: Storage, logDir: string, options: ScanOptions = {}): Promise<LogScan> {
+  const files = (options.walked ?? (await storage.walk(logDir))).filter(({ relative }) => logPathKind(relative) !== undefined);
   files.sort((a, b) => b.stat.mtimeMs - a.stat.mtimeMs || (a.location < b.location ? -1 : 1));
   const index = storage.kind === 's3' ? await HeaderIndex.open(storage, logDir) : undefined;
   const scanned = await mapConcurrently(files, headerReadConcurrency, async ({ location, relative, stat }): Promise<ScannedLog> => {
@@ -56,7 +66,10 @@ export async function scanLogs(storage: Storage, logDir: string, options: ScanOp
     index.keepOnly(new Set(files.map((file) => file.relative)));
     if (!options.readOnly) await index.save();
   }
-  return scanned;
+  const runs = new FinishedRuns();
+  for (const log of scanned) if (log.finished) runs.add(log.location, log.header);
+  const isCopy = (log: ScannedLog) => log.location.endsWith('-recovered.eval');
+  return { logs: scanned.filter((log) => !isCopy(log)), copies: scanned.filter(isCopy), runs };
 }
 
 /** The successful logs of each directory the scan covered, by task_id: the guard for logs recovered into it. */
@@ -72,13 +85,16 @@ export function successfulLogsByDirectory(scanned: readonly ScannedLog[]): Map<s
   return byDirectory;
 }
 
-/** `.eval` logs (not our `-recovered` outputs) and `.json` files named as Inspect names logs, outside dot directories. */
-function isLogPath(relative: string): boolean {
+/**
+ * `log`: an `.eval` log, or a `.json` file named as Inspect names logs; `copy`: our `-recovered`
+ * output (read for its run, never offered as a log); outside dot directories.
+ */
+function logPathKind(relative: string): 'log' | 'copy' | undefined {
   const parts = relative.split('/');
   const name = parts[parts.length - 1]!;
-  if (parts.some((part) => part.startsWith('.'))) return false;
-  if (name.endsWith('.eval')) return !name.endsWith('-recovered.eval');
-  return name.endsWith('.json') && isJsonLogName(name);
+  if (parts.some((part) => part.startsWith('.'))) return undefined;
+  if (name.endsWith('.eval')) return name.endsWith('-recovered.eval') ? 'copy' : 'log';
+  return name.endsWith('.json') && isJsonLogName(name) ? 'log' : undefined;
 }
 
 /** Whether it finished, from its directory alone; a log cut short (a partial copy) glances from its whole entries. */

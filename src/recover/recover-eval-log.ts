@@ -17,6 +17,7 @@ import { removeFinishedRunBuffer, removeLeftovers, stagingLocation } from './lef
 import { defaultStaleAfterMs } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 import { RecoveryLease } from './recovery-lease.js';
+import type { FinishedRuns } from './finished-runs.js';
 import type { SuccessfulLogs } from './success-guard.js';
 import { planRecovery, recoverCrashedRun, type RecoveryTarget } from './write-recovery.js';
 
@@ -55,6 +56,8 @@ export interface RecoverOptions extends WarningOptions {
   onProgress?: (written: number, total: number) => void;
   /** The successful logs of the output's directory, when a batch has read them already (default: read here). */
   successfulLogs?: SuccessfulLogs;
+  /** Finished logs by run, when a batch has scanned them: a log with a recovered copy of another name is refused as recovered. */
+  finishedRuns?: FinishedRuns;
   /** Refuse (as still in use) a run whose last recorded activity is younger than this: what a cron sweeper wants. */
   minIdleMs?: number;
   /** Check and plan everything, write nothing, take no lease: the result says what would be recovered. */

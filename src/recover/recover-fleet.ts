@@ -5,15 +5,18 @@
  * of each directory computed once from that scan.
  */
 import { randomInt } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import type { BufferSourceKind } from '../buffer/sample-buffer-source.js';
 import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, LogLeasedError, RecoveryNotAvailable } from '../errors.js';
 import { readJsonEvalLog } from '../eval/json-log.js';
+import { localPath } from '../storage/local-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import type { RecoveryWarning, WarningOptions } from '../warnings.js';
 import { mapConcurrently } from './concurrency.js';
-import { scanLogs, successfulLogsByDirectory, type ScannedLog } from './log-scan.js';
+import { FinishedRuns } from './finished-runs.js';
+import { scanLogs, successfulLogsByDirectory, type LogScan, type ScannedLog } from './log-scan.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
 import { recoverEvalLog, type RecoverOptions, type RecoveryResult } from './recover-eval-log.js';
 import { successfulLogsIn, type SuccessfulLogs } from './success-guard.js';
@@ -75,7 +78,9 @@ export async function recoverFleet(logDir: string, options: FleetOptions = {}): 
   removeDeadProcessesTempDirs();
   const root = logDir.replace(/[/\\]+$/, '');
   const storage = options.storage ?? storageFor(root);
-  const scanned = await scanLogs(storage, root, { readOnly: options.dryRun });
+  const { logs: scanned, copies, runs } = await scanLogs(storage, root, { readOnly: options.dryRun });
+  // Copies written to --output-dir count as well: a log recovered there before is not recovered again.
+  if (options.outputDir !== undefined) runs.merge((await scanOutputDir(options.outputDir)).runs);
   const besideLogs = successfulLogsByDirectory(scanned);
   const elsewhere = new Map<string, Promise<SuccessfulLogs>>();
   const successfulFor = (output: string): Promise<SuccessfulLogs> => {
@@ -85,10 +90,10 @@ export async function recoverFleet(logDir: string, options: FleetOptions = {}): 
     if (!found) elsewhere.set(directory, (found = successfulLogsIn(storageFor(output), directory)));
     return found;
   };
-  const scannedTags = new Map(scanned.map((log) => [log.location, log.stat.etag]));
+  const scannedTags = new Map([...scanned, ...copies].map((log) => [log.location, log.stat.etag]));
   const crashed = ownOrder(scanned.filter((log) => !log.finished));
   const done = await mapConcurrently(crashed, Math.max(1, options.jobs ?? defaultJobs), async (log) => {
-    const outcome = await recoverOne(log, root, storage, options, successfulFor, scannedTags);
+    const outcome = await recoverOne(log, root, storage, { ...options, runs }, successfulFor, scannedTags);
     if (outcome) options.onLog?.(outcome);
     return outcome;
   });
@@ -113,7 +118,7 @@ async function recoverOne(
   log: ScannedLog,
   root: string,
   storage: Storage,
-  options: FleetOptions,
+  { runs, ...options }: FleetOptions & { runs: FinishedRuns },
   successfulFor: (output: string) => Promise<SuccessfulLogs>,
   scannedTags: ReadonlyMap<string, string>,
 ): Promise<FleetOutcome | undefined> {
@@ -132,6 +137,7 @@ async function recoverOne(
     }
     const result = await recoverEvalLog(log.location, {
       ...options,
+      finishedRuns: runs,
       output,
       storage: options.outputDir === undefined ? storage : undefined,
       successfulLogs: await successfulFor(output ?? log.location),
@@ -167,6 +173,14 @@ async function recoveredSinceScan(
   const now = await storage.stat(output);
   if (!now || now.etag === scannedTags.get(output)) return undefined;
   return { status: 'skipped', reason: `already recovered to ${output} during this sweep (by another sweeper)`, code: 'RECOVERY_NOT_AVAILABLE' };
+}
+
+/** The output dir's logs, for their runs; nothing when it does not exist yet. */
+async function scanOutputDir(outputDir: string): Promise<LogScan> {
+  const storage = storageFor(outputDir);
+  const root = outputDir.replace(/[/\\]+$/, '');
+  if (storage.kind === 'local' && !(await stat(localPath(root)).catch(() => undefined))?.isDirectory()) return { logs: [], copies: [], runs: new FinishedRuns() };
+  return scanLogs(storage, root, { readOnly: true });
 }
 
 /** `<outputDir>/<path below the log dir, -recovered.eval>`, or beside the log. */

@@ -17,29 +17,46 @@ import { StrictModeError, warnings, warningSink, type RecoveryWarning, type Warn
 import type { LogRecord } from '../buffer/buffer-driver.js';
 import { findSampleBuffer } from './find-buffer.js';
 import { mapConcurrently } from './concurrency.js';
+import type { FinishedRuns } from './finished-runs.js';
 import { scanLogs, type ScannedLog } from './log-scan.js';
-import { defaultOutputPath } from './output-path.js';
 import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 
 export type RecoverableStatus = 'crashed' | 'running' | 'recovered';
 
-/** Inspect's listing keys (so scripts written against it keep working), then ours. */
+/** A log to recover, as the library lists it; the CLI's `--list --json` gives it Inspect's snake_case keys (listingJson). */
 export interface RecoverableEvalLog {
   name: string;
   task: string;
-  total_samples: number;
-  flushed_samples: number;
-  completed_samples: number;
-  in_progress_samples: number;
-  /** `none`: the buffer is gone; only the flushed samples can be recovered. */
+  totalSamples: number;
+  flushedSamples: number;
+  completedSamples: number;
+  inProgressSamples: number;
+  /** `none`: no buffer was found; only the flushed samples can be recovered. */
   source: BufferSourceKind;
   status: RecoverableStatus;
   /** ISO time the run last recorded something (inside its buffer, else its log): not a file's mtime, which a copy resets. */
-  last_activity: string | null;
+  lastActivity: string | null;
   /** The log as found (a path under the log dir, or an s3:// URI). */
   path: string;
-  /** The recovered log, when one exists already. */
-  recovered_path?: string;
+  /** A finished log of the same run (eval_id and run_id), whatever its name, when one exists already. */
+  recoveredPath?: string;
+}
+
+/** A listing entry with Inspect's keys first (so scripts written against `inspect log recover --list` keep working), then ours. */
+export function listingJson(log: RecoverableEvalLog): Record<string, unknown> {
+  return {
+    name: log.name,
+    task: log.task,
+    total_samples: log.totalSamples,
+    flushed_samples: log.flushedSamples,
+    completed_samples: log.completedSamples,
+    in_progress_samples: log.inProgressSamples,
+    source: log.source,
+    status: log.status,
+    last_activity: log.lastActivity,
+    path: log.path,
+    ...(log.recoveredPath === undefined ? {} : { recovered_path: log.recoveredPath }),
+  };
 }
 
 /** Crashed logs are opened whole and their buffers found: fewer at a time than headers. */
@@ -56,7 +73,7 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   // What crashed processes left in the temp dir goes too: a sweep of crashed runs should leave no debris.
   removeDeadProcessesTempDirs();
   const storage = options.storage ?? storageFor(logDir);
-  const scanned = await scanLogs(storage, logDir.replace(/[/\\]+$/, ''));
+  const { logs: scanned, runs } = await scanLogs(storage, logDir.replace(/[/\\]+$/, ''));
   const warn = warningSink(options);
   const unfinished = scanned.filter((log) => !log.finished);
   // Described a few at a time; warnings and entries then come in listing order.
@@ -64,7 +81,7 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
     const noted: RecoveryWarning[] = [];
     try {
       if (log.error !== undefined) throw log.error;
-      const entry = log.format === 'json' ? await describeJsonLog(log.location, storage, options, noted) : await describe(log, storage, options, noted);
+      const entry = log.format === 'json' ? await describeJsonLog(log.location, storage, options, noted) : await describe(log, storage, { ...options, runs }, noted);
       return { entry, noted };
     } catch (error) {
       return { error, noted };
@@ -85,7 +102,7 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   return logs;
 }
 
-async function describe(scanned: ScannedLog, storage: Storage, options: ListOptions, noted: RecoveryWarning[]): Promise<RecoverableEvalLog | undefined> {
+async function describe(scanned: ScannedLog, storage: Storage, options: ListOptions & { runs: FinishedRuns }, noted: RecoveryWarning[]): Promise<RecoverableEvalLog | undefined> {
   // A log cut short (a partial copy) is listed from its whole entries, as recovery reads it.
   const log = await EvalLogReader.open(storage.byteSource(scanned.location, scanned.stat), { salvage: true });
   try {
@@ -113,32 +130,33 @@ async function listing(
   log: LogRecord,
   flushed: number,
   storage: Storage,
-  options: ListOptions,
+  options: ListOptions & { runs?: FinishedRuns },
   noted: RecoveryWarning[],
 ): Promise<RecoverableEvalLog | undefined> {
   const warn = (warning: RecoveryWarning) => void noted.push(warning.log === undefined ? { ...warning, log: path } : warning);
   const found = await findSampleBuffer(path, log, { storage, dataDir: options.dataDir, staleAfterMs: options.staleAfterMs, warn });
   try {
-    const recoveredPath = defaultOutputPath(path);
-    const recovered = (await storage.stat(recoveredPath)) !== undefined;
+    const { eval: spec } = await log.start();
+    // A recovered copy under any name: a finished log of the same run beside it.
+    const recoveredPath = options.runs?.copyOf(path, { evalId: spec.eval_id, runId: spec.run_id });
+    const recovered = recoveredPath !== undefined;
     // Recovered, and no buffer left over: nothing more to do (Inspect leaves these out too).
     if (recovered && found.source.kind === 'none') return undefined;
-    const { eval: spec } = await log.start();
     let completed = 0;
     let inProgress = 0;
     for (const sample of await found.source.samples()) sample.completed ? completed++ : inProgress++;
     return {
       name: isS3Location(path) ? path : pathToFileURL(resolve(path)).href,
       task: spec.task,
-      total_samples: (spec.dataset.samples ?? 0) * (spec.config.epochs ?? 1),
-      flushed_samples: flushed,
-      completed_samples: completed,
-      in_progress_samples: inProgress,
+      totalSamples: (spec.dataset.samples ?? 0) * (spec.config.epochs ?? 1),
+      flushedSamples: flushed,
+      completedSamples: completed,
+      inProgressSamples: inProgress,
       source: found.source.kind,
       status: found.verdict === 'running' ? 'running' : recovered ? 'recovered' : 'crashed',
-      last_activity: found.lastActivityMs === undefined ? null : new Date(found.lastActivityMs).toISOString(),
+      lastActivity: found.lastActivityMs === undefined ? null : new Date(found.lastActivityMs).toISOString(),
       path,
-      ...(recovered ? { recovered_path: recoveredPath } : {}),
+      ...(recovered ? { recoveredPath } : {}),
     };
   } finally {
     await found.source.close();

@@ -29,6 +29,9 @@ export async function successfulLogsIn(storage: Storage, directory: string): Pro
 export interface FinishedHeader {
   status: string;
   taskId?: string;
+  /** `eval.eval_id` and `eval.run_id`: a crashed log's recovered copy shares both, whatever its name. */
+  evalId?: string;
+  runId?: string;
 }
 
 /** Records `location` when its header says it is a successful log with a task_id. */
@@ -61,5 +64,6 @@ async function finishedHeader(storage: Storage, location: string): Promise<Finis
 /** The fields of a header the guard and the scan keep. */
 export function guardedFields(header: EvalLogHeader | undefined): FinishedHeader | undefined {
   if (!header) return undefined;
-  return { status: header.status ?? 'started', ...(header.eval.task_id ? { taskId: header.eval.task_id } : {}) };
+  const { task_id: taskId, eval_id: evalId, run_id: runId } = header.eval;
+  return { status: header.status ?? 'started', ...(taskId ? { taskId } : {}), ...(evalId ? { evalId } : {}), ...(runId ? { runId } : {}) };
 }

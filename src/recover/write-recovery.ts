@@ -7,6 +7,7 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
 import { formatAge, type WriterVerdict } from '../buffer/buffer-driver.js';
+import { bufferDatabaseHint } from '../buffer/database/location.js';
 import { RecoveryNotAvailable, VerifyFailedError } from '../errors.js';
 import { sampleEntryName } from '../eval/entry-names.js';
 import { EvalLogReader, maxSummaryRowBytes } from '../eval/eval-log-reader.js';
@@ -54,6 +55,12 @@ async function checkAndPlan(run: CrashedRun, target: RecoveryTarget, options: Re
   const lastActivityMs = found.lastActivityMs ?? Date.parse(start.eval.created);
   if (options.minIdleMs !== undefined && Number.isFinite(lastActivityMs) && now - lastActivityMs < options.minIdleMs) {
     throw new RecoveryNotAvailable(`${location} last recorded activity ${formatAge(now - lastActivityMs)} ago, under --min-idle (${formatAge(options.minIdleMs)}): left for a later sweep`);
+  }
+  const identity = { evalId: start.eval.eval_id, runId: start.eval.run_id };
+  const copy = options.finishedRuns?.copyOf(location, identity) ?? options.finishedRuns?.copyOf(location, identity, parentLocation(output));
+  if (copy !== undefined && copy !== output) {
+    const left = found.source.kind === 'none' ? '' : ` (its buffer ${source.location} is left: --clean removes it)`;
+    throw new RecoveryNotAvailable(`${location} was already recovered to ${copy}${left}`);
   }
   if (found.source.kind === 'none') {
     if (found.verdict === 'uncertain' && options.overwrite && !options.force) {
@@ -176,7 +183,8 @@ export async function recoverCrashedRun(
     const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
     if (found.source.kind === 'none') {
       const lost = expected > 0 ? `${Math.max(0, expected - total)} of the ${expected} samples were never recovered` : 'samples that were not flushed were never recovered';
-      warn(warnings.bufferMissing(`${location} has no sample buffer (${found.reason}): recovering its ${total} flushed samples only; ${lost}`, { flushed: total, expected }));
+      const hint = found.verdict === 'crashed' ? `; ${bufferDatabaseHint(location.slice(location.lastIndexOf('/') + 1))}` : '';
+      warn(warnings.bufferMissing(`${location} has no sample buffer (${found.reason}): recovering its ${total} flushed samples only; ${lost}${hint}`, { flushed: total, expected }));
     }
     if (start.eval.dataset.sample_ids == null) {
       warn(

@@ -233,15 +233,29 @@ async function writeDurably(path: string, data: Uint8Array | string): Promise<vo
   }
 }
 
+/**
+ * `.<target>.<pid>-<hex>.tmp`: the writer's pid in the name says whether a temp file left beside
+ * a target is a killed writer's, even when it was killed before writing a byte into it.
+ */
 function temporarySibling(path: string): string {
   // Keep the name short enough for NAME_MAX even for long target names.
-  return join(dirname(path), `.${basename(path).slice(0, 200)}.${randomBytes(6).toString('hex')}.tmp`);
+  return join(dirname(path), `.${basename(path).slice(0, 200)}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`);
 }
+
+/** Temp names as written now, and as written before the pid was in them. */
+const temporarySuffix = /^(?:(\d+)-)?[0-9a-f]{12}\.tmp$/;
 
 /** Whether `name` is a temp file of an atomic write of the file named `target` in the same directory (what a killed write leaves). */
 export function isTemporarySiblingOf(name: string, target: string): boolean {
   const prefix = `.${target.slice(0, 200)}.`;
-  return name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length));
+  return name.startsWith(prefix) && temporarySuffix.test(name.slice(prefix.length));
+}
+
+/** The pid of the process that made a temp file of `target`'s atomic writes, when its name carries one. */
+export function temporarySiblingWriter(name: string, target: string): number | undefined {
+  if (!isTemporarySiblingOf(name, target)) return undefined;
+  const pid = temporarySuffix.exec(name.slice(`.${target.slice(0, 200)}.`.length))?.[1];
+  return pid === undefined ? undefined : Number(pid);
 }
 
 /** Creates `path` through `fill(tempPath)` (which must fsync), then renames it into place. */

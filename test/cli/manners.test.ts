@@ -103,7 +103,7 @@ describe('failures under --json', () => {
     const { root } = await layout(t);
     const missing = join(root, 'no-such-dir', 'run.eval');
     const result = runCli([missing, '--json']);
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 2, 'a missing input exits 2, as a missing directory');
     assert.ok(isOneLineError(result.stderr), result.stderr);
     const parsed = JSON.parse(result.stdout) as { error: { code: string; message: string } };
     assert.equal(parsed.error.code, 'NOT_FOUND');
@@ -225,3 +225,31 @@ describe('the progress bar', conformanceSuiteOptions(), () => {
     }
   });
 });
+
+describe('help and behaviour agree', () => {
+  it('help names only real commands: help show prints its help, help list is one usage line', () => {
+    const show = runCli(['help', 'show']);
+    assert.equal(show.status, 0);
+    assert.match(show.stdout, /^Usage: inspect-recover show \[options\] <log>/);
+    const unknown = runCli(['help', 'list']);
+    assert.equal(unknown.status, 2);
+    assert.ok(isOneLineError(unknown.stderr), unknown.stderr);
+    assert.match(unknown.stderr, /unknown command 'list': the commands are show and help; --list, --all and --clean are options/);
+    assert.equal(unknown.stdout, '');
+  });
+
+  it("--help says what --log-dir and --quiet do: $INSPECT_LOG_DIR wins over ./logs, and lost data still prints", () => {
+    const help = runCli(['--help'], { INSPECT_LOG_DIR: '/somewhere' }).stdout.replace(/\s+/g, ' ');
+    assert.match(help, /--log-dir <dir> .*default: \$INSPECT_LOG_DIR, else \.\/logs\)/);
+    assert.doesNotMatch(help, /default: "/, 'no default of commander\'s that the environment would contradict');
+    assert.match(help, /--quiet print no progress and no success lines \(errors, and warnings of lost data, still print\)/);
+    assert.match(help, /JSON Lines\) for --all and --clean/);
+  });
+
+  it('a directory given twice (DIR and --log-dir) is a usage error, not one of them silently ignored', () => {
+    const result = runCli(['--list', 'logs', '--log-dir', 'other']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /^inspect-recover: the directory is given twice \(logs and --log-dir other\); give one\n$/);
+  });
+});
+

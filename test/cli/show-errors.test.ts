@@ -24,9 +24,9 @@ describe('show with bad input', () => {
   });
   after(() => rm(directory, { recursive: true, force: true }));
 
-  const expectFailure = (path: string, message: RegExp) => {
+  const expectFailure = (path: string, message: RegExp, status = 1) => {
     const result = runCli(['show', path]);
-    assert.equal(result.status, 1, result.stderr);
+    assert.equal(result.status, status, result.stderr);
     assert.equal(result.stdout, '');
     assert.ok(isOneLineError(result.stderr), `not one clean line: ${result.stderr}`);
     assert.match(result.stderr, message);
@@ -41,7 +41,7 @@ describe('show with bad input', () => {
     );
   });
 
-  it('a missing file', () => expectFailure(join(directory, 'nope.eval'), /nope\.eval: no such file or directory$/m));
+  it('a missing file: exit 2, as a missing directory', () => expectFailure(join(directory, 'nope.eval'), /nope\.eval: no such file or directory$/m, 2));
 
   it('a directory', () => expectFailure(directory, /is a directory/));
 

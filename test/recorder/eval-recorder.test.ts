@@ -225,6 +225,31 @@ function defineSuites(): void {
         assert.deepEqual(closes, [true]);
       }));
 
+    it("the events recorded with events() go into the completed sample when the harness's sample has none; its own win", () =>
+      withScratch(async ({ logFile, dataDir }) => {
+        const logStart = arithStart({ samples: 2, epochs: 1 });
+        const recorder = await EvalRecorder.start(logFile, logStart, { dataDir, logBuffer: 1 });
+        const [plain, own] = [arithSample(1, 1), arithSample(2, 1)];
+        for (const sample of [plain, own]) {
+          recorder.sampleStarted(init(sample));
+          recorder.events(sample.id as string | number, 1, runningEvents(sample));
+        }
+        await recorder.sampleCompleted({ ...plain, events: [] });
+        await recorder.sampleCompleted(own);
+        await recorder.finish();
+        const reader = await EvalLogReader.open(logFile);
+        try {
+          const entries = [...reader.sampleEntries()];
+          const events = async (sample: EvalSample) => (await reader.readSample(entries.find((e) => e.name === `samples/${String(sample.id)}_epoch_1.json`)!)).events as BufferEvent[];
+          const recorded = runningEvents(plain);
+          // The model event's update replaced its pending first version, in place.
+          assert.deepEqual(await events(plain), [recorded[0], recorded[2], ...recorded.slice(3)]);
+          assert.deepEqual(await events(own), own.events, "the harness's own events, as it passed them");
+        } finally {
+          await reader.close();
+        }
+      }));
+
     it('abandon leaves the log as of its last flush and the buffer for recovery', () =>
       withScratch(async ({ logFile, dataDir }) => {
         const recorder = await EvalRecorder.start(logFile, arithStart({ samples: 3, epochs: 1 }), { dataDir, logBuffer: 1 });

@@ -183,9 +183,14 @@ describe('inspect-recover LOG', conformanceSuiteOptions(), () => {
       assertOneLineError(await runCliIn(scratch.root, ['logs/junk.eval']), 2, /Log is not recoverable/);
     });
 
-    it('a missing file: exit 1', async (t) => {
+    it('a missing file: exit 2, as a missing directory', async (t) => {
       const scratch = await makeScratch(t);
-      assertOneLineError(await runCliIn(scratch.root, ['logs/missing.eval']), 1, /logs\/missing\.eval: no such file or directory/);
+      assertOneLineError(await runCliIn(scratch.root, ['logs/missing.eval']), 2, /logs\/missing\.eval: no such file or directory/);
+    });
+
+    it('a directory given as LOG: exit 2, and the commands that take a directory', async (t) => {
+      const scratch = await makeScratch(t);
+      assertOneLineError(await runCliIn(scratch.root, ['logs']), 2, /^inspect-recover: logs is a directory, not a log: to see its crashed logs, inspect-recover --list logs; to recover them all, inspect-recover --all logs\n$/);
     });
 
     it('a storage error writing the output (its parent is a file): exit 1, the buffer kept', async (t) => {

@@ -112,6 +112,8 @@ describe('--all and --clean on a local log dir', conformanceSuiteOptions(), () =
     assert.equal(dryRun.status, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /^Dry run, nothing changed: would remove 3 of 4 buffers, [\d.]+ MiB \(1 kept\)$/m);
     assert.ok(existsSync(join(bufferDir, filestoreBuffer!)) && existsSync(join(bufferDir, '2026-11-22T13-00-00-00-00_gone_x')));
+    const dryJson = (await run(['--clean', 'logs', '--dry-run', '--json'])).stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as { status?: string });
+    assert.deepEqual(dryJson.slice(0, -1).map((line) => line.status).sort(), ['kept', 'would-remove', 'would-remove', 'would-remove'], 'a dry run removed nothing, and says so');
 
     const cleaned = await run(['--clean', 'logs']);
     assert.equal(cleaned.status, 0, cleaned.stderr);

@@ -21,11 +21,11 @@ describe('header index', () => {
 
   it('keeps what it recorded for a later scan, while the log is unchanged', async () => {
     const index = await HeaderIndex.open(storage, temp.path);
-    index.record('a/run.eval', stat, { status: 'success', taskId: 'task-1' });
+    index.record('a/run.eval', stat, { status: 'success', taskId: 'task-1', evalId: 'e1', runId: 'r1' });
     index.record('b.eval', { etag: '"def"', size: 5 }, { status: 'error' });
     await index.save();
     const reopened = await HeaderIndex.open(storage, temp.path);
-    assert.deepEqual(reopened.lookup('a/run.eval', stat), { status: 'success', taskId: 'task-1' });
+    assert.deepEqual(reopened.lookup('a/run.eval', stat), { status: 'success', taskId: 'task-1', evalId: 'e1', runId: 'r1' });
     assert.deepEqual(reopened.lookup('b.eval', { etag: '"def"', size: 5 }), { status: 'error' });
     assert.equal(reopened.lookup('a/run.eval', { ...stat, etag: '"changed"' }), undefined, 'rewritten since: read again');
     assert.equal(reopened.lookup('a/run.eval', { ...stat, size: 1001 }), undefined);
@@ -54,11 +54,14 @@ describe('header index', () => {
 
   it('a damaged index (random bytes, a truncated line, lines of the wrong shape) yields only the lines that read', async () => {
     await mkdir(join(temp.path, headerIndexDirectory), { recursive: true });
-    const good = JSON.stringify({ path: 'good.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't' });
-    const lines = [good, '{"path": "cut.eval", "etag": "x", "si', JSON.stringify({ path: 'no-status.eval', etag: '"abc"', size: 1000 }), '[1,2,3]', 'null'];
+    const good = JSON.stringify({ path: 'good.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't', identified: true });
+    // Written before the index kept each log's run: read again, for its eval_id and run_id.
+    const older = JSON.stringify({ path: 'older.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't' });
+    const lines = [good, older, '{"path": "cut.eval", "etag": "x", "si', JSON.stringify({ path: 'no-status.eval', etag: '"abc"', size: 1000 }), '[1,2,3]', 'null'];
     await writeFile(indexFile(), Buffer.concat([Buffer.from(lines.join('\n') + '\n'), randomBytes(4096)]));
     const index = await HeaderIndex.open(storage, temp.path);
     assert.deepEqual(index.lookup('good.eval', stat), { status: 'success', taskId: 't' });
+    assert.equal(index.lookup('older.eval', stat), undefined);
     assert.equal(index.lookup('cut.eval', stat), undefined);
     assert.equal(index.lookup('no-status.eval', stat), undefined);
   });

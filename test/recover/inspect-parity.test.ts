@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import type { EvalSample } from '../../src/eval/schemas.js';
 import { recoverEvalLog, type RecoveryResult } from '../../src/recover/recover-eval-log.js';
-import { recoverableEvalLogs } from '../../src/recover/recoverable-logs.js';
+import { listingJson, recoverableEvalLogs } from '../../src/recover/recoverable-logs.js';
 import { databaseLogName, filestoreLogName, layOutCrashedFixtures, type CrashedLayout } from '../support/crashed-layout.js';
 import { pythonReadsZip } from '../support/python.js';
 import { conformanceSuiteOptions, inspectFixture } from '../support/shared-fixtures.js';
@@ -58,8 +58,9 @@ describe('recovery matches Inspect on its own crashed fixtures', conformanceSuit
     for (const expected of inspectList) {
       const ours = bySource[expected.source as string]!;
       assert.ok(ours.name.endsWith(String(expected.name).replace('file:///logs/', '/')), ours.name);
+      const json = listingJson(ours);
       for (const key of ['task', 'total_samples', 'flushed_samples', 'completed_samples', 'in_progress_samples', 'source']) {
-        assert.equal(ours[key as keyof typeof ours], expected[key], key);
+        assert.equal(json[key], expected[key], key);
       }
       assert.equal(ours.status, 'crashed');
     }

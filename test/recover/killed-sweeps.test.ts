@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { listBufferDatabases } from '../../src/buffer/database/candidates.js';
@@ -22,7 +23,7 @@ const logName = (index: number) => `2026-11-22T12-00-0${index}-00-00_arith${inde
 async function crashedRuns(scratch: Scratch): Promise<void> {
   for (let index = 0; index < logCount; index++) {
     const log = scratch.log(logName(index));
-    await writeCrashedLog(log, arithStart({ samples: 8, epochs: 1, task: `arith${index}` }), [[1, 2, 3].map((id) => arithSample(id, 1))]);
+    await writeCrashedLog(log, arithStart({ samples: 8, epochs: 1, task: `arith${index}`, evalId: `EvalIdForTests-arith${index}` }), [[1, 2, 3].map((id) => arithSample(id, 1))]);
     const db = openBufferDatabase(log, scratch.dataDir);
     for (const id of [4, 5, 6]) bufferSample(db, arithSample(id, 1), 'completed');
     bufferSample(db, arithSample(7, 1), 'in-progress');
@@ -69,6 +70,20 @@ describe('nothing left behind, whatever is killed', () => {
       assert.equal(cleaned.status, 0, cleaned.stderr);
       await assertConverged(scratch, `round ${round}`);
     }
+  });
+
+  it("a lease write killed before it wrote a byte (an empty temp file naming a dead pid) is removed by the next recovery at once", async (t) => {
+    const scratch = await makeScratch(t, 'killed-sweeps-');
+    await crashedRuns(scratch);
+    const log = scratch.log(logName(0));
+    // As a SIGKILL right after the temp file was made: empty, its name carrying the writer's pid.
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    const torn = join(scratch.logsDir, `..${logName(0)}.recovery-lease.${dead.pid}-0123456789ab.tmp`);
+    await writeFile(torn, '');
+    const recovered = await runCliIn(scratch.root, [log, '--data-dir', scratch.dataDir]);
+    assert.equal(recovered.status, 0, recovered.stderr);
+    assert.equal(existsSync(torn), false);
   });
 
   it('a recovery that replaced its log but was killed before removing its buffer: the re-run removes the buffer and says so', async (t) => {

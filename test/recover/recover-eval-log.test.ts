@@ -468,11 +468,11 @@ describe('recoverEvalLog', () => {
       await assert.rejects(recoverEvalLog(log, { dataDir: scratch.dataDir }), RecoveryNotAvailable);
     });
 
-    it('a missing file → NotFoundError', async (t) => {
+    it('a missing file → NotFoundError (exit 2)', async (t) => {
       const scratch = await makeScratch(t);
       await assert.rejects(recoverEvalLog(scratch.log('nope.eval'), { dataDir: scratch.dataDir }), (error: unknown) => {
         assert.ok(error instanceof NotFoundError);
-        assert.equal(error.exitCode, 1);
+        assert.equal(error.exitCode, 2, 'a missing input, as a missing directory');
         return true;
       });
     });

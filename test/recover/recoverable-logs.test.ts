@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { heartbeat, heartbeatFileName } from '../../src/buffer/filestore/heartbeat.js';
 import { filestoreDirForLog } from '../../src/buffer/filestore/layout.js';
-import { recoverableEvalLogs, type RecoverableEvalLog } from '../../src/recover/recoverable-logs.js';
+import { listingJson, recoverableEvalLogs, type RecoverableEvalLog } from '../../src/recover/recoverable-logs.js';
 import { recoverEvalLog } from '../../src/recover/recover-eval-log.js';
 import { arithHeader, arithSample, arithStart } from '../support/arith-log.js';
 import { databaseLogName, filestoreLogName, layOutCrashedFixtures, type CrashedLayout } from '../support/crashed-layout.js';
@@ -24,7 +24,8 @@ async function layout(t: TestContext): Promise<CrashedLayout> {
 
 /** Inspect's part of an entry, with the log dir replaced by Inspect fixtures' placeholder. */
 function asInspectListed(entry: RecoverableEvalLog, logsDir: string): Record<string, unknown> {
-  return Object.fromEntries(inspectKeys.map((name) => [name, name === 'name' ? entry.name.replace(`file://${logsDir}/`, 'file:///logs/') : entry[name]]));
+  const json = listingJson(entry);
+  return Object.fromEntries(inspectKeys.map((name) => [name, name === 'name' ? entry.name.replace(`file://${logsDir}/`, 'file:///logs/') : json[name]]));
 }
 
 const byName = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a.name).localeCompare(String(b.name));
@@ -34,7 +35,7 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     const { logsDir, dataDir, databaseLog, filestoreLog } = await layout(t);
     const listed = await recoverableEvalLogs(logsDir, { dataDir });
     assert.equal(listed.length, 2);
-    for (const entry of listed) assert.deepEqual(Object.keys(entry).slice(0, inspectKeys.length), [...inspectKeys], "Inspect's keys first, in its order");
+    for (const entry of listed) assert.deepEqual(Object.keys(listingJson(entry)).slice(0, inspectKeys.length), [...inspectKeys], "Inspect's keys first, in its order");
     const inspectListing = JSON.parse(await readFile(inspectFixture('recovered-by-inspect', 'list.json'), 'utf8')) as Record<string, unknown>[];
     assert.deepEqual(listed.map((entry) => asInspectListed(entry, logsDir)).sort(byName), inspectListing.sort(byName));
 
@@ -43,8 +44,8 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     assert.equal(byPath.get(filestoreLog)!.source, 'filestore');
     for (const entry of listed) {
       assert.equal(entry.status, 'crashed');
-      assert.equal(entry.recovered_path, undefined);
-      assert.ok(Date.parse(entry.last_activity!) < Date.parse('2026-11-23T00:00:00Z'), 'the time the run recorded, not the copy\'s mtime');
+      assert.equal(entry.recoveredPath, undefined);
+      assert.ok(Date.parse(entry.lastActivity!) < Date.parse('2026-11-23T00:00:00Z'), 'the time the run recorded, not the copy\'s mtime');
     }
     // A trailing slash on the log dir changes nothing.
     assert.deepEqual((await recoverableEvalLogs(`${logsDir}/`, { dataDir })).map((entry) => entry.path).sort(), [databaseLog, filestoreLog].sort());
@@ -66,7 +67,7 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     const listed = await recoverableEvalLogs(logsDir, { dataDir });
     const entry = listed.find((candidate) => candidate.path === filestoreLog)!;
     assert.equal(entry.status, 'recovered');
-    assert.equal(entry.recovered_path, result.output);
+    assert.equal(entry.recoveredPath, result.output);
     assert.equal(listed.find((candidate) => candidate.path === databaseLog)!.status, 'crashed');
     assert.ok(!listed.some((candidate) => candidate.path.endsWith('-recovered.eval')), 'recovered logs are not listed themselves');
   });
@@ -90,10 +91,10 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     await writeFile(join(filestoreDirForLog(filestoreLog), heartbeatFileName), JSON.stringify(heartbeat(2)));
 
     const [live] = await recoverableEvalLogs(scratch.logsDir, { dataDir: scratch.dataDir });
-    assert.deepEqual([live?.status, live?.source, live?.in_progress_samples], ['running', 'database', 1], 'a running log shows its real counts');
+    assert.deepEqual([live?.status, live?.source, live?.inProgressSamples], ['running', 'database', 1], 'a running log shows its real counts');
     const shared = (await recoverableEvalLogs(logsDir, { dataDir })).find((entry) => entry.path === filestoreLog)!;
     assert.deepEqual([shared.status, shared.source], ['running', 'filestore']);
-    assert.ok(Date.parse(shared.last_activity!) < Date.parse('2026-11-23T00:00:00Z'), 'last activity is what the buffer recorded, not the heartbeat');
+    assert.ok(Date.parse(shared.lastActivity!) < Date.parse('2026-11-23T00:00:00Z'), 'last activity is what the buffer recorded, not the heartbeat');
   });
 
   it('finished logs are not listed, logs without a buffer are (source none); subdirectories are searched, .buffer is not', async (t) => {
@@ -102,7 +103,8 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     const finished = scratch.log('finished.eval');
     await writeFinishedLog(finished, start, [arithSample(1, 1)], arithHeader(start, 'success', 1));
     await openBufferDatabase(finished, scratch.dataDir).close({ cleanup: false });
-    await writeCrashedLog(scratch.log('no-buffer.eval'), start);
+    // Another run of the same task (a finished log of this very run would be its recovered copy).
+    await writeCrashedLog(scratch.log('no-buffer.eval'), { ...start, eval: { ...start.eval, eval_id: 'another-eval' } });
     const nested = join(scratch.logsDir, 'set', 'task-a', 'nested.eval');
     await writeCrashedLog(nested, start, [[arithSample(1, 1)]]);
     const db = openBufferDatabase(nested, scratch.dataDir);
@@ -114,7 +116,7 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
 
     const listed = await recoverableEvalLogs(scratch.logsDir, { dataDir: scratch.dataDir });
     assert.deepEqual(
-      listed.map((entry) => [entry.path, entry.total_samples, entry.flushed_samples, entry.completed_samples, entry.in_progress_samples, entry.status]).sort(),
+      listed.map((entry) => [entry.path, entry.totalSamples, entry.flushedSamples, entry.completedSamples, entry.inProgressSamples, entry.status]).sort(),
       [
         [nested, 6, 1, 1, 1, 'crashed'],
         [scratch.log('no-buffer.eval'), 6, 0, 0, 0, 'crashed'],
@@ -138,7 +140,8 @@ describe('inspect-recover --list', conformanceSuiteOptions(), () => {
     assert.equal(stderr, '');
     const blocks = stdout.split('\n\n').map((block) => block.trim()).filter((block) => block !== '');
     assert.equal(blocks.length, 2);
-    assert.ok(stdout.startsWith('\n') && stdout.endsWith('\n\n'));
+    // No blank line first (`--list | head -1` is a log's line) nor last.
+    assert.ok(stdout.startsWith('log: ') && stdout.endsWith(')\n'), JSON.stringify(stdout));
     for (const [name, source] of [[databaseLogName, 'database'], [filestoreLogName, 'filestore']]) {
       const block = blocks.find((candidate) => candidate.includes(name!))!;
       const lines = block.split('\n').map((line, index) => (index === 0 ? line : `  ${line.trimStart()}`));

@@ -67,7 +67,7 @@ describe('recovery on S3', { ...conformanceSuiteOptions(), ...s3ServerAvailabili
     const { log } = await upload('listed');
     const listed = await recoverableEvalLogs(`s3://${server.bucket}/listed`, { storage: server.storage, dataDir: scratch.dataDir });
     assert.deepEqual(
-      listed.map((entry) => [entry.name, entry.path, entry.source, entry.status, entry.total_samples, entry.flushed_samples, entry.completed_samples, entry.in_progress_samples]),
+      listed.map((entry) => [entry.name, entry.path, entry.source, entry.status, entry.totalSamples, entry.flushedSamples, entry.completedSamples, entry.inProgressSamples]),
       [[log, log, 'filestore', 'crashed', 20, 4, 2, 4]],
     );
   });

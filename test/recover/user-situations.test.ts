@@ -125,7 +125,7 @@ describe('crashed runs as users hand them over', conformanceSuiteOptions(), () =
       return true;
     });
     const [listed] = await recoverableEvalLogs(scratch.logsDir, { dataDir: elsewhere });
-    assert.deepEqual([listed?.status, listed?.in_progress_samples], ['running', 1]);
+    assert.deepEqual([listed?.status, listed?.inProgressSamples], ['running', 1]);
     assert.ok(existsSync(beatFile), 'the live buffer is untouched');
 
     child.kill('SIGKILL');
@@ -185,3 +185,90 @@ describe('nothing is deleted that the user did not name', conformanceSuiteOption
     assert.equal(existsSync(layout.databaseDir), false, 'deleted with its hash directory, which Inspect made');
   });
 });
+
+describe('a buffer database copied off a pod without its sidecars', conformanceSuiteOptions(), () => {
+  it('a .db copied alone with cp is recovered with WAL_MISSING, said by --list too, naming the -wal and -shm to copy', async (t) => {
+    const layout = await layOutCrashedFixtures();
+    t.after(() => rm(layout.root, { recursive: true, force: true }));
+    const db = (await readdir(layout.databaseDir)).find((name) => name.endsWith('.db'))!;
+    const whole = await runCliIn(layout.root, [layout.databaseLog, '--data-dir', layout.dataDir, '--dry-run', '--json']);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.doesNotMatch(whole.stderr, /WAL_MISSING/, 'the .db with its -wal: nothing to say');
+    const everything = JSON.parse(whole.stdout).samples as number;
+
+    const mine = join(layout.root, 'copied');
+    await mkdir(mine);
+    execFileSync('cp', [join(layout.databaseDir, db), mine]);
+    const alone = join(mine, db);
+    const recovered = await runCliIn(layout.root, [layout.databaseLog, '--buffer', alone, '--json']);
+    assert.equal(recovered.status, 0, recovered.stderr);
+    assert.match(recovered.stderr, new RegExp(`^warning \\[WAL_MISSING\\]: ${escaped(alone)} is in WAL mode but has no ${escaped(alone)}-wal beside it: samples written since its last checkpoint are missing; copy its -wal and -shm files`, 'm'));
+    assert.ok(JSON.parse(recovered.stdout).samples < everything, 'the -wal held samples the .db alone lacks');
+
+    // The same copy in a data dir of the user's: --list says it as well.
+    for (const suffix of ['-wal', '-shm']) await rm(join(layout.databaseDir, db + suffix));
+    const listed = await runCliIn(layout.root, ['--list', layout.logsDir, '--data-dir', layout.dataDir]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stderr, /^warning \[WAL_MISSING\]: .*\.db is in WAL mode but has no .*\.db-wal beside it/m);
+  });
+
+  it('a -wal without its .db: BUFFER_MISSING, and WAL_MISSING saying to copy the .db beside it', async (t) => {
+    const layout = await layOutCrashedFixtures();
+    t.after(() => rm(layout.root, { recursive: true, force: true }));
+    const db = (await readdir(layout.databaseDir)).find((name) => name.endsWith('.db'))!;
+    await rm(join(layout.databaseDir, db));
+    const result = await runCliIn(layout.root, [layout.databaseLog, '--data-dir', layout.dataDir]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`^warning \\[WAL_MISSING\\]: .*${escaped(db)}-wal has no ${escaped(db)} beside it: .*copy the \\.db from the machine that ran the eval beside it`, 'm'));
+    assert.match(result.stderr, /^warning \[BUFFER_MISSING\]/m);
+  });
+
+  it('no buffer at all: BUFFER_MISSING and --list say where Inspect keeps the database on the machine that ran the eval, and --buffer / --data-dir', async (t) => {
+    const layout = await layOutCrashedFixtures();
+    t.after(() => rm(layout.root, { recursive: true, force: true }));
+    await rm(layout.databaseDir, { recursive: true });
+    const listed = await runCliIn(layout.root, ['--list', layout.logsDir, '--data-dir', layout.dataDir]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.match(listed.stdout, /source: none \(no buffer found here/);
+    const hint = /\$XDG_DATA_HOME\/inspect_ai\/samplebuffer\/<hash of the log dir>\/.*\.<pid>\.db \(\$XDG_DATA_HOME is usually ~\/\.local\/share\): copy it with its -wal and -shm files and name it with --buffer FILE, or copy the whole inspect_ai folder and name it with --data-dir DIR/;
+    assert.match(listed.stdout, hint);
+    const recovered = await runCliIn(layout.root, [layout.databaseLog, '--data-dir', layout.dataDir]);
+    assert.equal(recovered.status, 0, recovered.stderr);
+    assert.match(recovered.stderr, /^warning \[BUFFER_MISSING\]: .*/m);
+    assert.match(recovered.stderr.split('\n').find((line) => line.includes('BUFFER_MISSING'))!, hint);
+  });
+});
+
+describe('a recovered copy under a name of the user\'s', conformanceSuiteOptions(), () => {
+  it('counts as recovered for --list, --all and --clean, each saying where it is; a second --all gives true reasons', async (t) => {
+    const layout = await layOutCrashedFixtures();
+    t.after(() => rm(layout.root, { recursive: true, force: true }));
+    const fixed = join(layout.logsDir, 'run-fixed.eval');
+    const first = await runCliIn(layout.root, [layout.filestoreLog, '--output', fixed, '--no-cleanup']);
+    assert.equal(first.status, 0, first.stderr);
+
+    const listed = JSON.parse((await runCliIn(layout.root, ['--list', layout.logsDir, '--data-dir', layout.dataDir, '--json'])).stdout) as { path: string; status: string; recovered_path?: string }[];
+    const entry = listed.find((log) => log.path === layout.filestoreLog)!;
+    assert.equal(entry.status, 'recovered');
+    assert.equal(entry.recovered_path, fixed);
+
+    const swept = await runCliIn(layout.root, ['--all', layout.logsDir, '--data-dir', layout.dataDir]);
+    assert.equal(swept.status, 0, swept.stderr);
+    assert.match(swept.stdout, new RegExp(`^skipped logs/${escaped(filestoreLogName)}: .*was already recovered to ${escaped(fixed)} \\(its buffer .* is left: --clean removes it\\)$`, 'm'));
+    assert.match(swept.stdout, new RegExp(`^recovered logs/${escaped(databaseLogName)} → `, 'm'));
+    assert.equal(existsSync(layout.filestoreLog.replace('.eval', '-recovered.eval')), false, 'no second copy of a run already recovered');
+
+    const again = await runCliIn(layout.root, ['--all', layout.logsDir, '--data-dir', layout.dataDir]);
+    assert.doesNotMatch(again.stdout, /during this sweep|another sweeper/, again.stdout);
+    assert.match(again.stdout, new RegExp(`^skipped logs/${escaped(databaseLogName)}: .*already recovered to ${escaped(layout.databaseLog.replace('.eval', '-recovered.eval'))}`, 'm'));
+
+    const cleaned = await runCliIn(layout.root, ['--clean', layout.logsDir, '--data-dir', layout.dataDir]);
+    assert.equal(cleaned.status, 0, cleaned.stderr);
+    assert.match(cleaned.stdout, new RegExp(`removed .*: its log was recovered to ${escaped(fixed)}`));
+    assert.equal(existsSync(join(layout.logsDir, '.buffer')) && (await readdir(join(layout.logsDir, '.buffer'))).length > 0, false);
+  });
+});
+
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -10,17 +10,19 @@ export interface ArithRun {
   epochs: number;
   task?: string;
   created?: string;
+  /** Default one for every test log: logs meant as different evals give their own (a finished log of the same eval_id and run_id is a recovered copy). */
+  evalId?: string;
 }
 
 export function arithId(index: number): number | string {
   return index % 2 === 1 ? index : `s-${String(index).padStart(3, '0')}`;
 }
 
-export function arithStart({ samples, epochs, task = 'arith', created = '2026-11-22T12:00:00+00:00' }: ArithRun): LogStart {
+export function arithStart({ samples, epochs, task = 'arith', created = '2026-11-22T12:00:00+00:00', evalId = 'EvalIdForTests00000000' }: ArithRun): LogStart {
   return {
     version: 2,
     eval: {
-      eval_id: 'EvalIdForTests00000000',
+      eval_id: evalId,
       run_id: 'RunIdForTests000000000',
       created,
       task,

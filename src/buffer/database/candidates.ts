@@ -94,6 +94,27 @@ async function databasesIn(
   return found;
 }
 
+/**
+ * The `-wal` files of a log's buffer whose `.db` is gone (a copy that took only the `-wal`): under
+ * the log directory's hashes, else under any hash. Such a file cannot be read without its database.
+ */
+export async function listOrphanedWals(logFile: string, options: { dataDir?: string } = {}): Promise<string[]> {
+  const dataDir = options.dataDir ?? inspectDataDir();
+  const logFileName = isS3Location(logFile) ? logFile.slice(logFile.lastIndexOf('/') + 1) : basename(absoluteLogPath(logFile));
+  const root = join(dataDir, sampleBufferDirName);
+  const orphaned: string[] = [];
+  for (const hash of await listDirectory(root)) {
+    const directory = join(root, hash);
+    const names = await listDirectory(directory);
+    for (const name of names) {
+      if (!name.endsWith('.db-wal')) continue;
+      const database = name.slice(0, -'-wal'.length);
+      if (parseBufferDatabaseFileName(database)?.logFileName === logFileName && !names.includes(database)) orphaned.push(join(directory, name));
+    }
+  }
+  return orphaned.sort();
+}
+
 /** Whether the writer named in a buffer DB's file name still writes it; undefined when the name carries no pid. */
 export function databaseWriterState(path: string): WriterState | undefined {
   const pid = parseBufferDatabaseFileName(basename(path))?.pid;

@@ -5,6 +5,7 @@ import { BufferDatabaseError } from '../../errors.js';
 import { BufferDatabaseReader } from './reader.js';
 import { removeBufferDatabase } from './remove.js';
 import { newestTimeMs } from '../sample-buffer-source.js';
+import { isWalModeWithoutWal, walMissingMessage } from './wal-sidecar.js';
 
 /** A crashed eval's SQLite buffer (read from a private copy) as a recovery source. */
 export class DatabaseBufferSource implements SampleBufferSource {
@@ -17,6 +18,7 @@ export class DatabaseBufferSource implements SampleBufferSource {
   ) {}
 
   static async open(databasePath: string, warn: WarningHandler): Promise<DatabaseBufferSource> {
+    if (await isWalModeWithoutWal(databasePath)) warn(warnings.walMissing(walMissingMessage(databasePath), { database: databasePath }));
     return new DatabaseBufferSource(databasePath, await BufferDatabaseReader.open(databasePath), warn);
   }
 

@@ -48,6 +48,17 @@ export function localLogDirUri(absoluteLogDir: string, platform: NodeJS.Platform
   return stripTrailingSeparators(`file://${path}`);
 }
 
+/**
+ * Where to look for a log's buffer database on the machine that ran its eval, and how to point at
+ * a copy: what a "no buffer" message ends with.
+ */
+export function bufferDatabaseHint(logFileName: string): string {
+  return (
+    `if the eval ran on another machine (a pod), its buffer database is there, at $XDG_DATA_HOME/inspect_ai/${sampleBufferDirName}/<hash of the log dir>/${logFileName}.<pid>.db ` +
+    `($XDG_DATA_HOME is usually ~/.local/share): copy it with its -wal and -shm files and name it with --buffer FILE, or copy the whole inspect_ai folder and name it with --data-dir DIR`
+  );
+}
+
 /** Lowercase hex SHA-256 of the log dir URI (trailing `/` and `\` stripped, as Inspect does). */
 export function logDirHash(logDirUri: string): string {
   return createHash('sha256').update(stripTrailingSeparators(logDirUri), 'utf8').digest('hex');

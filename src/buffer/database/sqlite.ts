@@ -97,6 +97,8 @@ function sqliteEngine(): Engine {
 
 function loadBetterSqlite3(): Engine {
   const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  // Its native addon loads with the first database: installed without its build (--ignore-scripts), it is not there.
+  new Database(':memory:').close();
   const wrap = (statement: BetterSqlite3.Statement): SqliteStatement => ({
     get: (...parameters) => statement.get(...parameters),
     all: (...parameters) => statement.all(...parameters),

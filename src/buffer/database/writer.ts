@@ -195,9 +195,20 @@ export class SampleBufferDatabase {
   async close({ cleanup }: { cleanup: boolean }): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A cleanly closed buffer kept for later reads whole from its `.db` alone: leaving WAL mode says so,
+    // and lets a WAL-mode `.db` without a `-wal` mean a copy that left it behind (wal-sidecar.ts).
+    if (!cleanup) this.leaveWalMode();
     this.database.close();
     await this.sync?.closed?.(this, cleanup);
     if (cleanup) await removeDatabaseFiles(this.path);
+  }
+
+  private leaveWalMode(): void {
+    try {
+      this.database.pragma('journal_mode = DELETE');
+    } catch {
+      // Another connection still has it open (a reader): it stays in WAL mode, complete with its -wal.
+    }
   }
 
   private deleteSampleRows(sampleId: string, epoch: number): void {
