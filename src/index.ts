@@ -17,7 +17,7 @@ export { evalLogStatus, type EvalLogStatus } from './eval/log-status.js';
 export type { Storage, StorageStat, WriteOptions } from './storage/storage.js';
 export { storageFor } from './storage/storage-for.js';
 export { LocalStorage } from './storage/local-storage.js';
-export type { S3StorageOptions } from './storage/s3-storage.js';
+export type { S3Credentials, S3StorageOptions } from './storage/s3-options.js';
 export * from './warnings.js';
 export { recoverEvalLog, type RecoverOptions, type RecoveryResult } from './recover/recover-eval-log.js';
 export { recoverableEvalLogs, type RecoverableEvalLog, type RecoverableStatus, type ListOptions } from './recover/recoverable-logs.js';
@@ -32,6 +32,7 @@ export { completeLogStart, evalLogStart, inspectLogFileName, type LogStartInput 
 export { isProcessAlive } from './bytes/process-alive.js';
 export { fileWriterState } from './buffer/writer-liveness.js';
 export { EvalRecorder, type EvalRecorderOptions, type ResumeOptions, type SampleInit } from './recorder/eval-recorder.js';
+export type { BufferEvent, TaskMetric } from './buffer/schemas.js';
 export { SampleBufferDatabase, type BufferSyncHook, type SampleBufferDatabaseOptions } from './buffer/database/writer.js';
 export { BufferDatabaseReader } from './buffer/database/reader.js';
 export { findCrashedBufferDatabase, listBufferDatabases } from './buffer/database/candidates.js';

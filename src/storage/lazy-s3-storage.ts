@@ -1,6 +1,7 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { joinS3Location } from './s3-location.js';
-import type { S3ByteSource, S3Storage, S3StorageOptions } from './s3-storage.js';
+import type { S3StorageOptions } from './s3-options.js';
+import type { S3ByteSource, S3Storage } from './s3-storage.js';
 import type { ReadOptions, Storage, StorageStat, StoredFile, WriteOptions } from './storage.js';
 
 /**
@@ -14,7 +15,7 @@ export class LazyS3Storage implements Storage {
   constructor(private readonly options: S3StorageOptions) {}
 
   /** The real driver, loaded on first use. */
-  driver(): Promise<S3Storage> {
+  private driver(): Promise<S3Storage> {
     this.storage ??= import('./s3-storage.js').then(({ S3Storage }) => new S3Storage(this.options));
     return this.storage;
   }

@@ -10,9 +10,9 @@ import {
   PutObjectCommand,
   S3Client,
   type PutObjectCommandInput,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { ByteSource } from '../bytes/byte-source.js';
+import type { S3StorageOptions } from './s3-options.js';
 import { fileSystemError, InspectRecoverError, NotFoundError, StorageError, UsageError } from '../errors.js';
 import { localPath } from './local-storage.js';
 import { formatS3Location, joinS3Location, parseS3Location } from './s3-location.js';
@@ -23,18 +23,6 @@ import { defaultReadLimit, type ReadOptions, type Storage, type StorageStat, typ
 // stderr alike, it is noise. A user's own setting is kept.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-export interface S3StorageOptions {
-  /** An S3-compatible endpoint URL; default `AWS_ENDPOINT_URL_S3`, then `AWS_ENDPOINT_URL`, then AWS. */
-  endpoint?: string;
-  /** Default `AWS_REGION`, then `AWS_DEFAULT_REGION`, then us-east-1. */
-  region?: string;
-  /** Address buckets as `endpoint/bucket/key`; default on when an endpoint is set (MinIO, moto, Ceph need it). */
-  forcePathStyle?: boolean;
-  /** Explicit credentials; default the SDK's credential chain (env, profile, SSO, instance role…). */
-  credentials?: S3ClientConfig['credentials'];
-  /** A ready client; the options above are then used only to name the endpoint in messages. */
-  client?: S3Client;
-}
 
 type S3Action = 'read' | 'write' | 'copy' | 'list' | 'delete' | 'stat';
 
@@ -58,7 +46,8 @@ export class S3Storage implements Storage {
     this.endpointName = endpoint ?? `https://s3.${region}.amazonaws.com`;
     this.ownsClient = options.client === undefined;
     this.client =
-      options.client ??
+      // Typed as our own object (s3-options.ts) so the SDK's types stay out of the public ones.
+      (options.client as S3Client | undefined) ??
       new S3Client({
         region,
         ...(endpoint === undefined ? {} : { endpoint }),

@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import { LocalStorage } from './local-storage.js';
 import { isS3Location } from './s3-location.js';
 import { LazyS3Storage } from './lazy-s3-storage.js';
-import type { S3StorageOptions } from './s3-storage.js';
+import type { S3StorageOptions } from './s3-options.js';
 import type { Storage } from './storage.js';
 
 export { isS3Location };

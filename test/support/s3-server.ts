@@ -3,7 +3,8 @@ import { accessSync, constants } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { S3Storage, type S3StorageOptions } from '../../src/storage/s3-storage.js';
+import type { S3StorageOptions } from '../../src/storage/s3-options.js';
+import { S3Storage } from '../../src/storage/s3-storage.js';
 
 /** A real S3-protocol server on loopback, with one empty bucket. */
 export interface TestS3Server {
