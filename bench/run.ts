@@ -7,7 +7,7 @@
  * included, as in Inspect's figures), throughput, peak RSS (the kernel's high-water mark), the
  * floor (bench/floor.ts) and the ratio to it, beside issue 12's goals.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
@@ -136,6 +136,7 @@ async function main(): Promise<void> {
         rows.push(row);
       }
       printTable(rows, execFileSync(node, ['--version'], { encoding: 'utf8' }).trim());
+      printStartup(node);
     }
     if (fleetSizes.length === 0) process.stderr.write('skipping the S3 fleet figures: BENCH_FLEET_LOGS is empty\n');
     else if (findOnPath('moto_server')) await benchFleet(root, cli, fleetSizes);
@@ -143,6 +144,35 @@ async function main(): Promise<void> {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/** Median wall time (ms) and peak RSS (MB, by /usr/bin/time when there is one) of a short process, over 7 runs. */
+function timed(command: string[]): { ms: number; rssMb: number | undefined } {
+  const gnuTime = existsSync('/usr/bin/time');
+  const runs: { ms: number; rssMb: number | undefined }[] = [];
+  for (let run = 0; run < 7; run++) {
+    const started = performance.now();
+    const result = gnuTime
+      ? spawnSync('/usr/bin/time', ['-f', '%M', ...command], { encoding: 'utf8' })
+      : spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
+    const ms = performance.now() - started;
+    const kb = gnuTime ? Number(result.stderr.trim().split('\n').at(-1)) : NaN;
+    runs.push({ ms, rssMb: Number.isFinite(kb) ? kb / 1024 : undefined });
+  }
+  runs.sort((a, b) => a.ms - b.ms);
+  return runs[3]!;
+}
+
+/** Start-up: the short commands beside a bare `node -e 0` on the same runtime (issue 21's target: ≤ 2× it). */
+function printStartup(node: string): void {
+  const bare = timed([node, '-e', '0']);
+  const rows = [
+    ['node -e 0', bare],
+    ['inspect-recover --version', timed([node, cli, '--version'])],
+    ['inspect-recover --help', timed([node, cli, '--help'])],
+  ] as const;
+  const lines = rows.map(([name, figure]) => `| ${name.padEnd(25)} | ${(figure.ms / 1000).toFixed(3)} | ${figure.rssMb === undefined ? '?' : figure.rssMb.toFixed(0)} | ${(figure.ms / bare.ms).toFixed(1)}× | ${name.startsWith('node') ? '' : '≤ 2×'} |`);
+  process.stdout.write(`\nStart-up (median of 7)\n| command                   | wall s | peak RSS MB | / bare node | target |\n|---|---|---|---|---|\n${lines.join('\n')}\n`);
 }
 
 function printTable(rows: Row[], runtime: string): void {

@@ -2,13 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitOnSignals } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, UsageError } from '../errors.js';
-import { evalLogStatus } from '../eval/log-status.js';
-import { defaultJobs } from '../recover/recover-fleet.js';
-import { cleanCommand } from './clean-command.js';
-import { fleetCommand, type FleetCommandOptions } from './fleet-command.js';
-import { listCommand } from './list-command.js';
-import { recoverCommand, type RecoverCommandOptions } from './recover-command.js';
-import { formatStatusCard } from './show.js';
+import { defaultJobs } from '../recover/concurrency.js';
+import type { FleetCommandOptions } from './fleet-command.js';
+import type { RecoverCommandOptions } from './recover-command.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -69,15 +65,17 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         throw new UsageError(`the directory is given twice (${log} and --log-dir ${options.logDir}); give one`);
       }
       const logDir = log ?? options.logDir ?? defaultLogDir();
-      if (options.list) return listCommand({ ...options, logDir }, io);
+      // Each command's code loads when it runs: --version and --help load none of it.
+      if (options.list) return (await import('./list-command.js')).listCommand({ ...options, logDir }, io);
       if (options.all || options.clean) {
         if (options.output !== undefined) throw new UsageError(`--${modes[0]} writes many logs: use --output-dir, not --output`);
         if (options.buffer !== undefined) throw new UsageError(`--buffer names the buffer of one log; --${modes[0]} finds each log's own`);
-        return setExitCode(options.all ? await fleetCommand({ ...options, logDir }, io) : await cleanCommand({ ...options, logDir }, io));
+        const command = options.all ? (await import('./fleet-command.js')).fleetCommand : (await import('./clean-command.js')).cleanCommand;
+        return setExitCode(await command({ ...options, logDir }, io));
       }
       if (options.outputDir !== undefined || options.jobs !== undefined) throw new UsageError('--output-dir and --jobs are for --all; to recover one log, use --output');
       if (!log) throw new UsageError('a log to recover is required (or --list to find them, --all to recover them all); see --help');
-      return recoverCommand(log, options, io);
+      return (await import('./recover-command.js')).recoverCommand(log, options, io);
     });
 
   program
@@ -99,6 +97,7 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .argument('<log>', 'path or s3:// URI of the .eval log')
     .option('--json', 'print the same fields as JSON')
     .action(async (log: string, options: { json?: boolean }) => {
+      const [{ evalLogStatus }, { formatStatusCard }] = await Promise.all([import('../eval/log-status.js'), import('./show.js')]);
       const status = await evalLogStatus(log);
       // `--json show LOG` as well as `show LOG --json`.
       const json = options.json || program.opts<{ json?: boolean }>().json;

@@ -67,8 +67,27 @@ export class PythonJsonScan {
         break;
       }
     }
-    for (; index < bytes.length; index++) this.byte(bytes[index]!, index);
-    this.offset += bytes.length;
+    const length = bytes.length;
+    for (; index < length; index++) {
+      // Most of a document is plain ASCII inside strings: passed over here, a byte a comparison or four.
+      if (this.state === State.StringBody && this.continuation === 0) {
+        let byte = bytes[index]!;
+        while (byte >= 0x20 && byte < 0x80 && byte !== 0x22 && byte !== 0x5c) {
+          if (++index === length) break;
+          byte = bytes[index]!;
+        }
+        if (index === length) break;
+      } else if (this.state === State.NumberInt || this.state === State.NumberFraction || this.state === State.NumberExponent) {
+        let byte = bytes[index]!;
+        while (byte >= 0x30 && byte <= 0x39) {
+          if (++index === length) break;
+          byte = bytes[index]!;
+        }
+        if (index === length) break;
+      }
+      this.byte(bytes[index]!, index);
+    }
+    this.offset += length;
   }
 
   /** Throws unless the bytes pushed so far are one whole document. */

@@ -14,14 +14,13 @@ import { localPath } from '../storage/local-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import type { RecoveryWarning, WarningOptions } from '../warnings.js';
-import { mapConcurrently } from './concurrency.js';
+import { defaultJobs, mapConcurrently } from './concurrency.js';
 import { FinishedRuns } from './finished-runs.js';
 import { scanLogs, successfulLogsByDirectory, type LogScan, type ScannedLog } from './log-scan.js';
 import { defaultOutputPath, parentLocation } from './output-path.js';
 import { recoverEvalLog, type RecoverOptions, type RecoveryResult } from './recover-eval-log.js';
 import { successfulLogsIn, type SuccessfulLogs } from './success-guard.js';
 
-export const defaultJobs = 4;
 
 export interface FleetOptions
   extends WarningOptions,
