@@ -34,6 +34,10 @@ const enum State {
 
 const byteOrderMark = [0xef, 0xbb, 0xbf];
 
+/** 1 for a byte that stands for itself inside a string: printable ASCII but the quote and the backslash. */
+const plainStringByte = new Uint8Array(256);
+for (let byte = 0x20; byte < 0x80; byte++) plainStringByte[byte] = byte === 0x22 || byte === 0x5c ? 0 : 1;
+
 /** Characters after the first of each literal Python accepts. */
 const literals: Record<number, string> = { 0x74: 'rue', 0x66: 'alse', 0x6e: 'ull', 0x4e: 'aN', 0x49: 'nfinity' };
 
@@ -71,11 +75,7 @@ export class PythonJsonScan {
     for (; index < length; index++) {
       // Most of a document is plain ASCII inside strings: passed over here, a byte a comparison or four.
       if (this.state === State.StringBody && this.continuation === 0) {
-        let byte = bytes[index]!;
-        while (byte >= 0x20 && byte < 0x80 && byte !== 0x22 && byte !== 0x5c) {
-          if (++index === length) break;
-          byte = bytes[index]!;
-        }
+        while (plainStringByte[bytes[index]!] === 1) if (++index === length) break;
         if (index === length) break;
       } else if (this.state === State.NumberInt || this.state === State.NumberFraction || this.state === State.NumberExponent) {
         let byte = bytes[index]!;
