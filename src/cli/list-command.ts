@@ -49,8 +49,7 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
         `  (${log.totalSamples} total, ${log.flushedSamples} flushed, ${log.completedSamples} completed, ${log.inProgressSamples} in-progress)\n`,
     );
   });
-  const unbuffered = logs.find((log) => log.source === 'none' && log.status === 'crashed');
-  if (unbuffered) io.stdout(`\nsource none: no buffer was found here; ${bufferDatabaseHint('<log file name>')}\n`);
+  if (logs.some((log) => log.source === 'none' && log.status === 'crashed')) io.stdout(`\nsource none: no buffer was found here; ${bufferDatabaseHint('<log file name>')}\n`);
 }
 
 /** A local directory that is missing, or a file, is a mistake to say, not an empty listing. */
