@@ -247,15 +247,19 @@ const temporarySuffix = /^(?:(\d+)-)?[0-9a-f]{12}\.tmp$/;
 
 /** Whether `name` is a temp file of an atomic write of the file named `target` in the same directory (what a killed write leaves). */
 export function isTemporarySiblingOf(name: string, target: string): boolean {
-  const prefix = `.${target.slice(0, 200)}.`;
-  return name.startsWith(prefix) && temporarySuffix.test(name.slice(prefix.length));
+  return temporarySuffixOf(name, target) !== undefined;
 }
 
 /** The pid of the process that made a temp file of `target`'s atomic writes, when its name carries one. */
 export function temporarySiblingWriter(name: string, target: string): number | undefined {
-  if (!isTemporarySiblingOf(name, target)) return undefined;
-  const pid = temporarySuffix.exec(name.slice(`.${target.slice(0, 200)}.`.length))?.[1];
+  const pid = temporarySuffixOf(name, target)?.[1];
   return pid === undefined ? undefined : Number(pid);
+}
+
+/** The temp-name suffix of `name` after `.<target>.`, matched; undefined when `name` is no temp file of `target`. */
+function temporarySuffixOf(name: string, target: string): RegExpExecArray | undefined {
+  const prefix = `.${target.slice(0, 200)}.`;
+  return (name.startsWith(prefix) && temporarySuffix.exec(name.slice(prefix.length))) || undefined;
 }
 
 /** Creates `path` through `fill(tempPath)` (which must fsync), then renames it into place. */

@@ -27,6 +27,7 @@ import { pythonLoadsEveryEntry, pythonReadsZip } from '../support/python.js';
 import { bufferSample, makeScratch, openBufferDatabase, readLog, runningEvents, writeCrashedLog } from '../support/recovery-inputs.js';
 import { conformanceSuiteOptions, repoRoot } from '../support/shared-fixtures.js';
 import { centralDirectoryBounds, locateEntry } from '../support/zip-patch.js';
+import { readAll } from '../support/zip-test-helpers.js';
 
 const mkfifo = (path: string) => execFileSync('mkfifo', [path]);
 
@@ -212,20 +213,6 @@ describe('buffer rows of the wrong type or an absurd size', () => {
 });
 
 describe('flushed entries whose CRC is valid but which Python cannot read as JSON', () => {
-  /** The crashed log written again with one entry's text replaced, deflated with a valid CRC, as a buggy writer would leave it. */
-  async function replaceEntryText(log: string, name: string, text: string): Promise<void> {
-    const entries = new Map<string, Uint8Array>();
-    const reader = await ZipReader.open(new FileByteSource(log));
-    try {
-      for (const entry of reader.allEntries) entries.set(entry.name, await reader.bytes(entry));
-    } finally {
-      await reader.close();
-    }
-    const writer = await ZipWriter.create(log);
-    for (const [entryName, bytes] of entries) await writer.add(entryName, entryName === name ? text : bytes);
-    await writer.close();
-  }
-
   for (const [what, text] of [
     ['nested 100,000 deep', `{"id": 1, "epoch": 1, "deep": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`],
     ['cut short', '{"id": 1, "epoch": 1, "input": "What is'],
@@ -235,7 +222,8 @@ describe('flushed entries whose CRC is valid but which Python cannot read as JSO
       const scratch = await makeScratch(t);
       const log = scratch.log();
       await writeCrashedLog(log, arithStart({ samples: 3, epochs: 1 }), [[1, 2].map((id) => arithSample(id, 1))]);
-      await replaceEntryText(log, 'samples/1_epoch_1.json', text);
+      // Deflated again with a valid CRC, as a buggy writer would leave it.
+      await rewriteEntries(log, new Map([['samples/1_epoch_1.json', text]]));
       const db = openBufferDatabase(log, scratch.dataDir);
       bufferSample(db, arithSample(1, 1), 'completed');
       bufferSample(db, arithSample(3, 1), 'completed');
@@ -268,18 +256,8 @@ describe('memory stays bounded for any input under the limits', () => {
   /** A crashed log of samples 1 and 2 whose entries are then replaced (valid CRCs: a writer made them so). */
   async function crashedWith(log: string, replace: (journal: string) => Map<string, Uint8Array | string>): Promise<void> {
     await writeCrashedLog(log, arithStart({ samples: 2, epochs: 1 }), [[arithSample(1, 1), arithSample(2, 1)]]);
-    const entries = new Map<string, Uint8Array>();
-    const reader = await ZipReader.open(new FileByteSource(log));
-    try {
-      for (const entry of reader.allEntries) entries.set(entry.name, await reader.bytes(entry));
-    } finally {
-      await reader.close();
-    }
-    const journal = [...entries.keys()].find((name) => name.startsWith('_journal/summaries/'))!;
-    const replaced = replace(journal);
-    const writer = await ZipWriter.create(log);
-    for (const [name, bytes] of entries) if (replaced.get(name) !== '') await writer.add(name, replaced.get(name) ?? bytes);
-    await writer.close();
+    const journal = [...(await readAll(log)).keys()].find((name) => name.startsWith('_journal/summaries/'))!;
+    await rewriteEntries(log, replace(journal));
   }
 
   const bigSample = () => {
@@ -321,3 +299,11 @@ describe('memory stays bounded for any input under the limits', () => {
     });
   }
 });
+
+/** The log written again by our writer, with the entries named in `replaced` given new bytes (valid CRCs), and those mapped to '' left out. */
+async function rewriteEntries(log: string, replaced: ReadonlyMap<string, Uint8Array | string>): Promise<void> {
+  const entries = await readAll(log);
+  const writer = await ZipWriter.create(log);
+  for (const [name, bytes] of entries) if (replaced.get(name) !== '') await writer.add(name, replaced.get(name) ?? bytes);
+  await writer.close();
+}
