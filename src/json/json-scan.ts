@@ -62,6 +62,175 @@ export class PythonJsonScan {
   constructor(private readonly what: string) {}
 
   push(bytes: Uint8Array): void {
+    let index = this.skipByteOrderMark(bytes);
+    const length = bytes.length;
+    const stack = this.stack;
+    // The state lives in locals while a chunk is scanned (one function, no calls per byte: what
+    // the JIT makes fastest), and is stored back for the next chunk.
+    let { state, depth, stringIsKey, continuation, continuationLow, continuationHigh, hexDigits, literal, literalAt } = this;
+    scan: for (; index < length; index++) {
+      let byte = bytes[index]!;
+      switch (state) {
+        case State.StringBody:
+          if (continuation > 0) {
+            if (byte < continuationLow || byte > continuationHigh) this.fail(index, 'bytes that are not UTF-8');
+            continuationLow = 0x80;
+            continuationHigh = 0xbf;
+            continuation--;
+            break;
+          }
+          // Most of a document is plain ASCII inside strings: passed over here, a byte a lookup.
+          while (plainStringByte[byte] === 1) {
+            if (++index === length) break scan;
+            byte = bytes[index]!;
+          }
+          if (byte === 0x22) state = stringIsKey ? State.Colon : State.AfterValue;
+          else if (byte === 0x5c) state = State.Escape;
+          else if (byte < 0x20) this.fail(index, 'a control character inside a string');
+          else if (byte >= 0xc2 && byte <= 0xdf) continuation = 1;
+          else if (byte >= 0xe0 && byte <= 0xef) {
+            continuation = 2;
+            if (byte === 0xe0) continuationLow = 0xa0;
+          } else if (byte >= 0xf0 && byte <= 0xf4) {
+            continuation = 3;
+            if (byte === 0xf0) continuationLow = 0x90;
+            if (byte === 0xf4) continuationHigh = 0x8f;
+          } else this.fail(index, 'bytes that are not UTF-8');
+          break;
+        case State.Escape:
+          if (byte === 0x75) {
+            state = State.Unicode;
+            hexDigits = 0;
+          } else if (byte === 0x22 || byte === 0x5c || byte === 0x2f || byte === 0x62 || byte === 0x66 || byte === 0x6e || byte === 0x72 || byte === 0x74) {
+            state = State.StringBody;
+          } else {
+            this.fail(index, 'an invalid escape in a string');
+          }
+          break;
+        case State.Unicode:
+          if (!isHex(byte)) this.fail(index, 'an invalid \\u escape in a string');
+          if (++hexDigits === 4) state = State.StringBody;
+          break;
+        case State.Literal:
+          if (literalAt < literal.length) {
+            if (byte !== literal.charCodeAt(literalAt++)) this.fail(index, 'an unknown word where a value belongs');
+            break;
+          }
+          // The word is whole: this byte follows the value.
+          state = State.AfterValue;
+          index--;
+          break;
+        case State.NumberMinus:
+          if (byte === 0x30) state = State.NumberZero;
+          else if (byte >= 0x31 && byte <= 0x39) state = State.NumberInt;
+          else if (byte === 0x49) {
+            state = State.Literal;
+            literal = 'nfinity';
+            literalAt = 0;
+          }
+          else this.fail(index, 'a malformed number');
+          break;
+        case State.NumberInt:
+        case State.NumberFraction:
+        case State.NumberExponent:
+          while (byte >= 0x30 && byte <= 0x39) {
+            if (++index === length) break scan;
+            byte = bytes[index]!;
+          }
+          if (state !== State.NumberExponent && (byte === 0x65 || byte === 0x45)) state = State.NumberE;
+          else if (state === State.NumberInt && byte === 0x2e) state = State.NumberDot;
+          else {
+            // The number is whole: this byte follows the value.
+            state = State.AfterValue;
+            index--;
+          }
+          break;
+        case State.NumberZero:
+          if (byte === 0x2e) state = State.NumberDot;
+          else if (byte === 0x65 || byte === 0x45) state = State.NumberE;
+          else {
+            state = State.AfterValue;
+            index--;
+          }
+          break;
+        case State.NumberDot:
+          if (byte >= 0x30 && byte <= 0x39) state = State.NumberFraction;
+          else this.fail(index, 'a malformed number');
+          break;
+        case State.NumberE:
+          if (byte === 0x2b || byte === 0x2d) state = State.NumberESign;
+          else if (byte >= 0x30 && byte <= 0x39) state = State.NumberExponent;
+          else this.fail(index, 'a malformed number');
+          break;
+        case State.NumberESign:
+          if (byte >= 0x30 && byte <= 0x39) state = State.NumberExponent;
+          else this.fail(index, 'a malformed number');
+          break;
+        default:
+          // Between tokens: white space, punctuation, or the start of a value.
+          if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) break;
+          if (state === State.AfterValue) {
+            if (depth === 0) this.fail(index, 'more data after the document');
+            const container = stack[depth - 1];
+            if (byte === 0x2c) state = container === 1 ? State.Key : State.Value;
+            else if ((byte === 0x7d && container === 1) || (byte === 0x5d && container === 2)) depth--;
+            else this.fail(index, "a missing ',' or closing bracket");
+          } else if (state === State.Colon) {
+            if (byte !== 0x3a) this.fail(index, "a missing ':' after an object key");
+            state = State.Value;
+          } else if (state === State.KeyOrClose || state === State.Key) {
+            if (state === State.KeyOrClose && byte === 0x7d) {
+              state = State.AfterValue;
+              depth--;
+            } else if (byte !== 0x22) this.fail(index, 'an object key that is not a string');
+            else {
+              state = State.StringBody;
+              stringIsKey = true;
+            }
+          } else if (state === State.ValueOrClose && byte === 0x5d) {
+            state = State.AfterValue;
+            depth--;
+          } else if (byte === 0x22) {
+            state = State.StringBody;
+            stringIsKey = false;
+          } else if (byte === 0x7b || byte === 0x5b) {
+            if (depth >= pythonJsonMaxDepth) this.fail(index, `it nests deeper than ${pythonJsonMaxDepth} levels, more than Python's json reads`);
+            stack[depth++] = byte === 0x7b ? 1 : 2;
+            state = byte === 0x7b ? State.KeyOrClose : State.ValueOrClose;
+          } else if (byte === 0x2d) state = State.NumberMinus;
+          else if (byte === 0x30) state = State.NumberZero;
+          else if (byte >= 0x31 && byte <= 0x39) state = State.NumberInt;
+          else if (literals[byte] !== undefined) {
+            state = State.Literal;
+            literal = literals[byte]!;
+            literalAt = 0;
+          }
+          else this.fail(index, 'an unexpected character where a value belongs');
+      }
+    }
+    this.state = state;
+    this.depth = depth;
+    this.stringIsKey = stringIsKey;
+    this.continuation = continuation;
+    this.continuationLow = continuationLow;
+    this.continuationHigh = continuationHigh;
+    this.hexDigits = hexDigits;
+    this.literal = literal;
+    this.literalAt = literalAt;
+    this.offset += length;
+  }
+
+  /** Throws unless the bytes pushed so far are one whole document. */
+  finish(): void {
+    if (this.state === State.NumberZero || this.state === State.NumberInt || this.state === State.NumberFraction || this.state === State.NumberExponent) {
+      this.state = State.AfterValue;
+    }
+    if (this.state === State.Literal && this.literalAt === this.literal.length) this.state = State.AfterValue;
+    if (this.state !== State.AfterValue || this.depth !== 0) this.fail(this.offset, this.offset === 0 ? 'it is empty' : 'it ends in the middle of a value');
+  }
+
+  /** Passes over a leading UTF-8 byte order mark (Python skips one: it decodes bytes as utf-8-sig); where the document starts. */
+  private skipByteOrderMark(bytes: Uint8Array): number {
     let index = 0;
     for (; index < bytes.length && this.bomAt < 3; index++) {
       if (bytes[index] === byteOrderMark[this.bomAt]) this.bomAt++;
@@ -71,201 +240,7 @@ export class PythonJsonScan {
         break;
       }
     }
-    const length = bytes.length;
-    for (; index < length; index++) {
-      // Most of a document is plain ASCII inside strings: passed over here, a byte a comparison or four.
-      if (this.state === State.StringBody && this.continuation === 0) {
-        while (plainStringByte[bytes[index]!] === 1) if (++index === length) break;
-        if (index === length) break;
-      } else if (this.state === State.NumberInt || this.state === State.NumberFraction || this.state === State.NumberExponent) {
-        let byte = bytes[index]!;
-        while (byte >= 0x30 && byte <= 0x39) {
-          if (++index === length) break;
-          byte = bytes[index]!;
-        }
-        if (index === length) break;
-      }
-      this.byte(bytes[index]!, index);
-    }
-    this.offset += length;
-  }
-
-  /** Throws unless the bytes pushed so far are one whole document. */
-  finish(): void {
-    if (this.state === State.NumberZero || this.state === State.NumberInt || this.state === State.NumberFraction || this.state === State.NumberExponent) {
-      this.state = State.AfterValue;
-    }
-    if (this.state === State.Literal && this.literalAt === this.literal.length) this.closeLiteral();
-    if (this.state !== State.AfterValue || this.depth !== 0) this.fail(this.offset, this.offset === 0 ? 'it is empty' : 'it ends in the middle of a value');
-  }
-
-  private byte(byte: number, index: number): void {
-    switch (this.state) {
-      case State.StringBody:
-        return this.stringByte(byte, index);
-      case State.Escape:
-        if (byte === 0x75) {
-          this.state = State.Unicode;
-          this.hexDigits = 0;
-        } else if (byte === 0x22 || byte === 0x5c || byte === 0x2f || byte === 0x62 || byte === 0x66 || byte === 0x6e || byte === 0x72 || byte === 0x74) {
-          this.state = State.StringBody;
-        } else {
-          this.fail(index, 'an invalid escape in a string');
-        }
-        return;
-      case State.Unicode:
-        if (!isHex(byte)) this.fail(index, 'an invalid \\u escape in a string');
-        if (++this.hexDigits === 4) this.state = State.StringBody;
-        return;
-      case State.Literal:
-        if (this.literalAt < this.literal.length) {
-          if (byte !== this.literal.charCodeAt(this.literalAt++)) this.fail(index, 'an unknown word where a value belongs');
-          return;
-        }
-        this.closeLiteral();
-        return this.byte(byte, index);
-      case State.NumberMinus:
-        if (byte === 0x30) this.state = State.NumberZero;
-        else if (byte >= 0x31 && byte <= 0x39) this.state = State.NumberInt;
-        else if (byte === 0x49) this.startLiteral('nfinity');
-        else this.fail(index, 'a malformed number');
-        return;
-      case State.NumberZero:
-      case State.NumberInt:
-        if (this.state === State.NumberInt && byte >= 0x30 && byte <= 0x39) return;
-        if (byte === 0x2e) this.state = State.NumberDot;
-        else if (byte === 0x65 || byte === 0x45) this.state = State.NumberE;
-        else return this.afterNumber(byte, index);
-        return;
-      case State.NumberDot:
-        if (byte >= 0x30 && byte <= 0x39) this.state = State.NumberFraction;
-        else this.fail(index, 'a malformed number');
-        return;
-      case State.NumberFraction:
-        if (byte >= 0x30 && byte <= 0x39) return;
-        if (byte === 0x65 || byte === 0x45) this.state = State.NumberE;
-        else return this.afterNumber(byte, index);
-        return;
-      case State.NumberE:
-        if (byte === 0x2b || byte === 0x2d) this.state = State.NumberESign;
-        else if (byte >= 0x30 && byte <= 0x39) this.state = State.NumberExponent;
-        else this.fail(index, 'a malformed number');
-        return;
-      case State.NumberESign:
-        if (byte >= 0x30 && byte <= 0x39) this.state = State.NumberExponent;
-        else this.fail(index, 'a malformed number');
-        return;
-      case State.NumberExponent:
-        if (byte >= 0x30 && byte <= 0x39) return;
-        return this.afterNumber(byte, index);
-      default:
-        return this.structural(byte, index);
-    }
-  }
-
-  private structural(byte: number, index: number): void {
-    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) return;
-    switch (this.state) {
-      case State.Value:
-      case State.ValueOrClose:
-        if (this.state === State.ValueOrClose && byte === 0x5d) return this.close(2, index);
-        return this.value(byte, index);
-      case State.KeyOrClose:
-      case State.Key:
-        if (this.state === State.KeyOrClose && byte === 0x7d) return this.close(1, index);
-        if (byte !== 0x22) this.fail(index, 'an object key that is not a string');
-        this.stringIsKey = true;
-        this.state = State.StringBody;
-        return;
-      case State.Colon:
-        if (byte !== 0x3a) this.fail(index, "a missing ':' after an object key");
-        this.state = State.Value;
-        return;
-      case State.AfterValue: {
-        const container = this.stack[this.depth - 1];
-        if (this.depth === 0) this.fail(index, 'more data after the document');
-        if (byte === 0x2c) this.state = container === 1 ? State.Key : State.Value;
-        else if (byte === 0x7d && container === 1) this.close(1, index);
-        else if (byte === 0x5d && container === 2) this.close(2, index);
-        else this.fail(index, "a missing ',' or closing bracket");
-        return;
-      }
-    }
-  }
-
-  private value(byte: number, index: number): void {
-    if (byte === 0x7b || byte === 0x5b) {
-      if (this.depth >= pythonJsonMaxDepth) this.fail(index, `it nests deeper than ${pythonJsonMaxDepth} levels, more than Python's json reads`);
-      this.stack[this.depth++] = byte === 0x7b ? 1 : 2;
-      this.state = byte === 0x7b ? State.KeyOrClose : State.ValueOrClose;
-    } else if (byte === 0x22) {
-      this.stringIsKey = false;
-      this.state = State.StringBody;
-    } else if (byte === 0x2d) {
-      this.state = State.NumberMinus;
-    } else if (byte === 0x30) {
-      this.state = State.NumberZero;
-    } else if (byte >= 0x31 && byte <= 0x39) {
-      this.state = State.NumberInt;
-    } else if (literals[byte] !== undefined) {
-      this.startLiteral(literals[byte]!);
-    } else {
-      this.fail(index, 'an unexpected character where a value belongs');
-    }
-  }
-
-  private stringByte(byte: number, index: number): void {
-    if (this.continuation > 0) {
-      if (byte < this.continuationLow || byte > this.continuationHigh) this.fail(index, 'bytes that are not UTF-8');
-      this.continuationLow = 0x80;
-      this.continuationHigh = 0xbf;
-      this.continuation--;
-      return;
-    }
-    if (byte === 0x22) {
-      this.state = this.stringIsKey ? State.Colon : State.AfterValue;
-    } else if (byte === 0x5c) {
-      this.state = State.Escape;
-    } else if (byte < 0x20) {
-      this.fail(index, 'a control character inside a string');
-    } else if (byte >= 0x80) {
-      this.utf8Lead(byte, index);
-    }
-  }
-
-  private utf8Lead(byte: number, index: number): void {
-    if (byte >= 0xc2 && byte <= 0xdf) this.continuation = 1;
-    else if (byte >= 0xe0 && byte <= 0xef) {
-      this.continuation = 2;
-      if (byte === 0xe0) this.continuationLow = 0xa0;
-    } else if (byte >= 0xf0 && byte <= 0xf4) {
-      this.continuation = 3;
-      if (byte === 0xf0) this.continuationLow = 0x90;
-      if (byte === 0xf4) this.continuationHigh = 0x8f;
-    } else {
-      this.fail(index, 'bytes that are not UTF-8');
-    }
-  }
-
-  private startLiteral(rest: string): void {
-    this.literal = rest;
-    this.literalAt = 0;
-    this.state = State.Literal;
-  }
-
-  private closeLiteral(): void {
-    this.state = State.AfterValue;
-  }
-
-  private afterNumber(byte: number, index: number): void {
-    this.state = State.AfterValue;
-    this.structural(byte, index);
-  }
-
-  private close(container: 1 | 2, index: number): void {
-    if (this.depth === 0 || this.stack[this.depth - 1] !== container) this.fail(index, 'a closing bracket that does not match');
-    this.depth--;
-    this.state = State.AfterValue;
+    return index;
   }
 
   private fail(index: number, why: string): never {
