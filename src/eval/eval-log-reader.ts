@@ -1,6 +1,6 @@
 import type { ByteSource } from '../bytes/byte-source.js';
 import { FileByteSource } from '../bytes/file-byte-source.js';
-import { EntryDataError, EvalLogFormatError, ZipFormatError } from '../errors.js';
+import { EntryDataError, EvalLogFormatError, JsonFormatError, ZipFormatError } from '../errors.js';
 import { jsonArrayElements } from '../json/json-array-elements.js';
 import { parsePythonJson } from '../json/python-json.js';
 import type { WarningHandler } from '../warnings.js';
@@ -22,8 +22,11 @@ import {
   type LogStart,
 } from './schemas.js';
 
-/** Larger summaries entries (a flush of n/20 samples can be megabytes) are decoded as a stream. */
-const streamedSummariesAbove = 1024 * 1024;
+/**
+ * Summaries entries up to this size are parsed whole; larger ones (a flush of n/20 samples of a
+ * large run can be tens of megabytes) are decoded as a stream and parsed a batch of rows at a time.
+ */
+const wholeSummariesUpTo = 2 * 1024 * 1024;
 /**
  * The longest summary row read: Inspect thins what a summary carries (long metadata values are
  * cut), so a longer row is damage or a crafted log, and holding it whole would cost hundreds of MB.
@@ -137,10 +140,25 @@ export class EvalLogReader {
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
       if (skip?.has(entry.name)) continue;
       const what = `${this.name}: ${entry.name}`;
-      // A small entry is decoded and checked whole before its first row; a large one is streamed,
-      // so with `onDamaged` it is checked in a pass of its own first.
-      const streamed = entry.compressedSize > streamedSummariesAbove || entry.uncompressedSize > streamedSummariesAbove;
-      const damage = onDamaged && streamed ? await this.damageOf(entry) : undefined;
+      if (entry.compressedSize <= wholeSummariesUpTo && entry.uncompressedSize <= wholeSummariesUpTo) {
+        // Decoded, checked and parsed in one call each, before any row is given: a fraction of
+        // the cost of splitting it into rows (and its rows cannot pass maxSummaryRowBytes).
+        let rows: unknown;
+        try {
+          this.zip.assertParsable(entry);
+          rows = parsePythonJson(await this.zip.text(entry), what);
+        } catch (error) {
+          if (!onDamaged || !isDataDamage(error)) throw error;
+          onDamaged(entry, error);
+          continue;
+        }
+        if (!Array.isArray(rows)) throw new JsonFormatError(`${what} is not a valid JSON array`);
+        yield* validate(EvalSampleSummariesSchema, rows, what);
+        continue;
+      }
+      // A larger entry is streamed a batch of rows at a time, so with `onDamaged` it is checked
+      // in a pass of its own first.
+      const damage = onDamaged ? await this.damageOf(entry) : undefined;
       if (damage) {
         onDamaged!(entry, damage);
         continue;
@@ -151,7 +169,7 @@ export class EvalLogReader {
         const oversize = { maxElementBytes: maxSummaryRowBytes, onOversize: (row: number, bytes: number) => onRowTooLarge?.(entry, row, bytes) };
         // Rows are parsed and validated a batch at a time: one call per row would cost more than
         // the parsing itself, and a batch bounds what is held as objects.
-        for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }), what, oversize)) {
+        for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: wholeSummariesUpTo }), what, oversize)) {
           batches++;
           yield* validate(EvalSampleSummariesSchema, parsePythonJson(`[${texts.join(',')}]`, what), what);
         }
@@ -166,7 +184,7 @@ export class EvalLogReader {
   private async damageOf(entry: ZipEntry): Promise<Error | undefined> {
     try {
       this.zip.assertParsable(entry);
-      for await (const _ of this.zip.chunks(entry, { wholeDecodeLimit: streamedSummariesAbove }));
+      for await (const _ of this.zip.chunks(entry, { wholeDecodeLimit: wholeSummariesUpTo }));
       return undefined;
     } catch (error) {
       if (isDataDamage(error)) return error;
