@@ -5,7 +5,8 @@
  * there, on every Node runtime it finds (the machine's, and those `.ci/run` installed). Each
  * recovery is one `inspect-recover` process: a table per runtime gives its wall time (start-up
  * included, as in Inspect's figures), throughput, peak RSS (the kernel's high-water mark), the
- * floor (bench/floor.ts) and the ratio to it, beside issue 12's goals.
+ * floor (bench/floor.ts) and the ratio to it, beside issue 21's targets (on Node 24 and later;
+ * Node 20's figures are printed without) and whether each is met.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ interface Row {
   name: string;
   /** Reading the input once and decoding its buffer's entries, in-process (floor.ts). */
   floorMs: number;
-  goal: string;
+  target: Target | undefined;
   samples: number;
   inBytes: number;
   outBytes: number;
@@ -78,11 +79,44 @@ function majorOf(node: string): number {
   return Number(execFileSync(node, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim());
 }
 
-/** Issue 12's goals on this machine, by log and runtime. */
-function goalFor(name: string, major: number): string {
-  if (name.startsWith('Inspect large/')) return major >= 24 ? '≤ 0.35 s, ≤ 60 MB' : major === 20 ? '≤ 0.6 s' : '';
-  if (name.startsWith('generated 50,000')) return major >= 24 ? '≤ 2.5 s' : '';
-  return '';
+/** Issue 21's targets on this machine (Node 24 and later): wall time, peak RSS, and every row within 4× its floor. */
+interface Target {
+  seconds?: number;
+  rssMb?: number;
+  /** For the largest size: at most these multiples of the 50,000-sample row of the same buffer. */
+  of50k?: { time: number; rss: number };
+}
+
+function targetFor(name: string, major: number): Target | undefined {
+  if (major < 24) return undefined;
+  if (name.startsWith('Inspect large/')) return { seconds: 0.4, rssMb: 80 };
+  if (name.startsWith('generated 50,000')) return { seconds: 1.5, rssMb: 120 };
+  if (name.startsWith('generated 500,000')) return { of50k: { time: 11, rss: 1.25 } };
+  return {};
+}
+
+/** The target as text, and whether the row meets it (undefined: no target). */
+function judge(row: Row, rows: Row[]): { goal: string; met: boolean | undefined } {
+  const target = row.target;
+  if (!target) return { goal: '', met: undefined };
+  const seconds = row.processMs / 1000;
+  const rssMb = row.maxRssKb / 1024;
+  const parts = [`≤ 4× floor`];
+  let met = row.processMs <= 4 * Math.max(1, row.floorMs);
+  if (target.seconds !== undefined) {
+    parts.push(`≤ ${target.seconds} s`);
+    met &&= seconds <= target.seconds;
+  }
+  if (target.rssMb !== undefined) {
+    parts.push(`≤ ${target.rssMb} MB`);
+    met &&= rssMb <= target.rssMb;
+  }
+  const base = target.of50k && rows.find((other) => other.name === row.name.replace(/^generated [\d,]+/, 'generated 50,000'));
+  if (target.of50k && base) {
+    parts.push(`≤ ${target.of50k.time}× the 50,000 time, ≤ ${target.of50k.rss}× its RSS`);
+    met &&= row.processMs <= target.of50k.time * base.processMs && row.maxRssKb <= target.of50k.rss * base.maxRssKb;
+  }
+  return { goal: parts.join(', '), met };
 }
 
 /** Runs the CLI on one log under `node`; samples its peak RSS from /proc while it runs. */
@@ -105,7 +139,7 @@ async function recover(node: string, major: number, input: Input): Promise<Row &
   const processMs = performance.now() - started;
   if (code !== 0) throw new Error(`${name}: recovery failed (exit ${code}): ${stderr}`);
   const result = JSON.parse(stdout) as { samples: number; output: string };
-  return { name, floorMs, goal: goalFor(name, major), samples: result.samples, inBytes, outBytes: 0, processMs, maxRssKb, output: result.output };
+  return { name, floorMs, target: targetFor(name, major), samples: result.samples, inBytes, outBytes: 0, processMs, maxRssKb, output: result.output };
 }
 
 async function main(): Promise<void> {
@@ -177,9 +211,10 @@ function printStartup(node: string): void {
 
 function printTable(rows: Row[], runtime: string): void {
   const mb = (bytes: number) => bytes / 1e6;
-  const header = ['log', 'samples', 'in MB', 'out MB', 'wall s', 'samples/s', 'MB/s in', 'MB/s out', 'peak RSS MB', 'floor s', 'wall/floor', 'goal'];
+  const header = ['log', 'samples', 'in MB', 'out MB', 'wall s', 'samples/s', 'MB/s in', 'MB/s out', 'peak RSS MB', 'floor s', 'wall/floor', 'target (issue 21)', 'met'];
   const lines = rows.map((row) => {
     const seconds = row.processMs / 1000;
+    const { goal, met } = judge(row, rows);
     return [
       row.name,
       String(row.samples),
@@ -192,7 +227,8 @@ function printTable(rows: Row[], runtime: string): void {
       (row.maxRssKb / 1024).toFixed(0),
       (row.floorMs / 1000).toFixed(2),
       `${(row.processMs / Math.max(1, row.floorMs)).toFixed(1)}×`,
-      row.goal,
+      goal,
+      met === undefined ? '' : met ? 'yes' : 'no',
     ];
   });
   const widths = header.map((title, column) => Math.max(title.length, ...lines.map((line) => line[column]!.length)));

@@ -129,13 +129,22 @@ export class EvalLogReader {
    * With `onDamaged`, an entry whose bytes fail their check (CRC, size, a torn stream) is passed
    * to it and skipped whole, before any of its rows is given; without, the damage is thrown.
    * Entries named in `skip` (found damaged by an earlier pass) are passed over unread. A row
-   * longer than `maxSummaryRowBytes` is passed over, told to `onRowTooLarge`.
+   * longer than `maxSummaryRowBytes` is passed over, told to `onRowTooLarge`. With
+   * `shapeCheckedBefore` (an earlier pass of this reader checked every row's shape, and the
+   * entries' CRCs prove their bytes unchanged since) rows are parsed but not checked again.
    */
   async *summaryRows({
     onDamaged,
     skip,
     onRowTooLarge,
-  }: { onDamaged?: (entry: ZipEntry, error: Error) => void; skip?: ReadonlySet<string>; onRowTooLarge?: (entry: ZipEntry, row: number, bytes: number) => void } = {}): AsyncGenerator<EvalSampleSummary> {
+    shapeCheckedBefore = false,
+  }: {
+    onDamaged?: (entry: ZipEntry, error: Error) => void;
+    skip?: ReadonlySet<string>;
+    onRowTooLarge?: (entry: ZipEntry, row: number, bytes: number) => void;
+    shapeCheckedBefore?: boolean;
+  } = {}): AsyncGenerator<EvalSampleSummary> {
+    const checked = (rows: unknown, what: string) => (shapeCheckedBefore ? (rows as EvalSampleSummary[]) : validate(EvalSampleSummariesSchema, rows, what));
     const final = this.zip.entry(EntryName.summaries);
     for (const entry of final ? [final] : this.journalSummaryEntries()) {
       if (skip?.has(entry.name)) continue;
@@ -153,7 +162,7 @@ export class EvalLogReader {
           continue;
         }
         if (!Array.isArray(rows)) throw new JsonFormatError(`${what} is not a valid JSON array`);
-        yield* validate(EvalSampleSummariesSchema, rows, what);
+        yield* checked(rows, what);
         continue;
       }
       // A larger entry is streamed a batch of rows at a time, so with `onDamaged` it is checked
@@ -171,7 +180,7 @@ export class EvalLogReader {
         // the parsing itself, and a batch bounds what is held as objects.
         for await (const texts of jsonArrayElements(this.zip.chunks(entry, { wholeDecodeLimit: wholeSummariesUpTo }), what, oversize)) {
           batches++;
-          yield* validate(EvalSampleSummariesSchema, parsePythonJson(`[${texts.join(',')}]`, what), what);
+          yield* checked(parsePythonJson(`[${texts.join(',')}]`, what), what);
         }
       } catch (error) {
         if (!onDamaged || batches > 0 || !isDataDamage(error)) throw error;

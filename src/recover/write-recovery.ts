@@ -154,7 +154,8 @@ export async function recoverCrashedRun(
     // The journal entries the plan found damaged are skipped; the others passed their check there.
     const directory = log.zip.directory;
     let ordinal = 0;
-    for await (const row of log.summaryRows({ skip: plan.damagedJournal })) {
+    // The plan's pass checked every row's shape.
+    for await (const row of log.summaryRows({ skip: plan.damagedJournal, shapeCheckedBefore: true })) {
       const name = sampleEntryName(row.id, row.epoch);
       const position = directory.positionOf(name);
       const last = position !== undefined && plan.lastRowOf[position] === ordinal;
