@@ -48,13 +48,16 @@ export interface WarningDetails {
   WAL_MISSING: { database: string };
   /** The log has no end records (a partial copy, a full disk): its whole entries are recovered. */
   LOG_TRUNCATED: { entries: number; stoppedAt: number };
+  /** The log has agent checkpoints that eval-retry of the output will not find (another base name or directory). */
+  CHECKPOINTS_UNLINKED: { checkpoints: string; output: string };
 }
 
 export type WarningCode = keyof WarningDetails;
 
 /**
- * The warnings that mean data did not make it into the output: always shown, `--quiet` or not.
- * The others say how something was done (a buffer kept, ids filled, a name settled).
+ * The warnings that mean data did not make it into the output, or that eval-retry will not find
+ * it (unlinked checkpoints): always shown, `--quiet` or not. The others say how something was
+ * done (a buffer kept, ids filled, a name settled).
  */
 const lostDataCodes: ReadonlySet<WarningCode> = new Set<WarningCode>([
   'SEGMENT_UNREADABLE',
@@ -68,6 +71,7 @@ const lostDataCodes: ReadonlySet<WarningCode> = new Set<WarningCode>([
   'LOG_TRUNCATED',
   'ENTRIES_OVERLAP',
   'WAL_MISSING',
+  'CHECKPOINTS_UNLINKED',
 ]);
 
 export function meansLostData(warning: RecoveryWarning): boolean {
@@ -117,6 +121,7 @@ export const warnings = {
   valueInvalid: ofCode('VALUE_INVALID'),
   entriesOverlap: ofCode('ENTRIES_OVERLAP'),
   walMissing: ofCode('WAL_MISSING'),
+  checkpointsUnlinked: ofCode('CHECKPOINTS_UNLINKED'),
 } as const;
 
 export type WarningHandler = (warning: RecoveryWarning) => void;

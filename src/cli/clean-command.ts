@@ -4,6 +4,7 @@ import { isS3Location } from '../storage/s3-location.js';
 import { assertListableDirectory } from './list-command.js';
 import type { CliIo } from './main.js';
 import { snakeKeys } from './recover-command.js';
+import { formatBytes } from './format-bytes.js';
 
 export interface CleanCommandOptions {
   logDir: string;
@@ -12,6 +13,7 @@ export interface CleanCommandOptions {
   dataDir?: string;
   staleAfter?: number;
   dryRun?: boolean;
+  checkpoints?: boolean;
 }
 
 /** `--clean`: a line per buffer found (removed, or kept and why), then what was freed; with `--json`, JSON Lines. */
@@ -21,6 +23,7 @@ export async function cleanCommand(options: CleanCommandOptions, io: CliIo): Pro
     dataDir: options.dataDir,
     staleAfterMs: options.staleAfter,
     dryRun: options.dryRun,
+    checkpoints: options.checkpoints,
     onBuffer: (buffer) => {
       if (options.json) io.stdout(`${JSON.stringify(snakeKeys(buffer))}\n`);
       else if (!options.quiet) io.stdout(`${bufferLine(buffer)}\n`);
@@ -42,11 +45,4 @@ function bufferLine(buffer: CleanedBuffer): string {
 
 function shown(location: string): string {
   return isS3Location(location) ? location : relative(process.cwd(), location) || location;
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
 }

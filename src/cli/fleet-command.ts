@@ -11,6 +11,7 @@ export interface FleetCommandOptions extends Omit<RecoverCommandOptions, 'output
   logDir: string;
   outputDir?: string;
   jobs?: number;
+  includeSuperseded?: boolean;
 }
 
 /** `--all`: one line per log as it finishes, then a summary line (with `--json`, JSON Lines). Exit 1 when any log failed. */
@@ -21,6 +22,7 @@ export async function fleetCommand(options: FleetCommandOptions, io: CliIo): Pro
     ...recoveryOptions(options),
     outputDir: options.outputDir,
     jobs: options.jobs,
+    includeSuperseded: options.includeSuperseded,
     onWarning: warningPrinter(options, io),
     onLog: (outcome) => {
       if (options.json) io.stdout(`${JSON.stringify(snakeKeys(outcome))}\n`);
@@ -39,7 +41,8 @@ function shown(location: string): string {
 function outcomeLine(outcome: FleetOutcome): string {
   if (outcome.status !== 'recovered') return `${outcome.status} ${shown(outcome.log)}: ${outcome.reason}`;
   const counts = `${outcome.samples} samples: ${outcome.flushed} flushed, ${outcome.completed} completed, ${outcome.inProgress} in progress; source: ${outcome.source}`;
-  return `${outcome.dryRun ? 'would recover' : 'recovered'} ${shown(outcome.log)} → ${shown(outcome.output!)} (${counts})`;
+  const finished = outcome.finalized ? ', finalized (status success)' : outcome.notFinalizedReason ? `; not finalized: ${outcome.notFinalizedReason}` : '';
+  return `${outcome.dryRun ? 'would recover' : 'recovered'} ${shown(outcome.log)} → ${shown(outcome.output!)} (${counts})${finished}`;
 }
 
 function summaryLine(summary: FleetSummary, logDir: string): string {

@@ -6,6 +6,8 @@ import { listingJson, recoverableEvalLogs, type RecoverableEvalLog } from '../re
 import { isS3Location } from '../storage/s3-location.js';
 import { bufferDatabaseHint } from '../buffer/database/location.js';
 import type { CliIo } from './main.js';
+import { supersededReason } from '../recover/superseded.js';
+import { formatBytes } from './format-bytes.js';
 
 export interface ListCommandOptions {
   logDir: string;
@@ -18,6 +20,7 @@ const statusText: Record<RecoverableEvalLog['status'], string> = {
   crashed: 'crashed',
   running: 'still running (not offered for recovery)',
   recovered: 'already recovered',
+  superseded: 'superseded',
 };
 
 const sourceText: Record<RecoverableEvalLog['source'], string> = {
@@ -43,13 +46,23 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
     return;
   }
   logs.forEach((log, index) => {
-    const shown = isS3Location(log.path) ? log.path : relative(process.cwd(), log.path) || log.path;
+    const shown = shownPath(log.path);
     io.stdout(
-      `${index > 0 ? '\n' : ''}log: ${shown}\n  source: ${sourceText[log.source]}\n  status: ${statusText[log.status]}, last activity ${log.lastActivity ?? 'unknown'}\n` +
-        `  (${log.totalSamples} total, ${log.flushedSamples} flushed, ${log.completedSamples} completed, ${log.inProgressSamples} in-progress)\n`,
+      `${index > 0 ? '\n' : ''}log: ${shown}\n  source: ${sourceText[log.source]}\n  status: ${statusOf(log)}, last activity ${log.lastActivity ?? 'unknown'}\n` +
+        `  (${log.totalSamples} total, ${log.flushedSamples} flushed, ${log.completedSamples} completed, ${log.inProgressSamples} in-progress)\n` +
+        (log.checkpoints ? `  checkpoints: ${shownPath(log.checkpoints.path)} (${formatBytes(log.checkpoints.bytes)}): eval-retry resumes its samples from them\n` : ''),
     );
   });
   if (logs.some((log) => log.source === 'none' && log.status === 'crashed')) io.stdout(`\nsource none: no buffer was found here; ${bufferDatabaseHint('<log file name>')}\n`);
+}
+
+function shownPath(location: string): string {
+  return isS3Location(location) ? location : relative(process.cwd(), location) || location;
+}
+
+function statusOf(log: RecoverableEvalLog): string {
+  if (log.supersededBy === undefined) return statusText[log.status];
+  return `${supersededReason(log.supersededBy)}: not offered for recovery (--all --include-superseded recovers it)`;
 }
 
 /** A local directory that is missing, or a file, is a mistake to say, not an empty listing. */

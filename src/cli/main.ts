@@ -30,11 +30,13 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .argument('[log]', 'crashed .eval log to recover (path or s3:// URI); with --list, --all or --clean, the directory to look in')
     .option('--list', 'list the logs that need recovery instead of recovering one')
     .option('--all', 'recover every crashed log under the directory, --jobs at a time')
-    .option('--clean', 'delete the buffers of logs that finished, were recovered, or no longer exist')
+    .option('--clean', 'delete the buffers of logs that finished, were recovered, were superseded by a newer attempt, or no longer exist')
+    .option('--checkpoints', "with --clean: also delete orphaned agent checkpoints (a <base>.checkpoints/ whose log is gone); a log's own are never deleted")
     .option('--log-dir <dir>', 'where --list, --all and --clean look when no directory is given (path or s3:// URI; default: $INSPECT_LOG_DIR, else ./logs)')
     .option('--output <path>', 'where to write the recovered log (default: <log>-recovered.eval)')
     .option('--output-dir <dir>', 'with --all: write each recovered log here, at its path below the log dir (default: beside each log)')
     .option('--jobs <n>', `with --all: how many logs to recover at once (default ${defaultJobs})`, parseJobs)
+    .option('--include-superseded', "with --all: recover older attempts of a task too (eval_set's retries); by default only the newest attempt of each task is recovered")
     .option('--min-idle <duration>', 'only recover a run whose last recorded activity is at least this old (e.g. 30m, 2h): for cron sweepers', parseDuration)
     .option('--dry-run', 'say what would be recovered or deleted, and change nothing')
     .option('--overwrite', 'replace the crashed log itself with the recovered one')
@@ -52,18 +54,21 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
       'a buffer without a heartbeat whose last recorded activity is younger than this may belong to a live run: it is recovered but kept (e.g. 30m, 2h; default 1h)',
       parseDuration,
     )
+    .option('--incomplete-action <action>', 'samples still running at the crash: retry (default: cancelled, for eval-retry to run again) or error (ended as terminated by the operator; the log is finalized, status success, when every expected sample is then in it)', parseIncompleteAction)
+    .option('--incomplete-max <n>', 'with --incomplete-action error: the most samples it may end so (a count, or below 1 a proportion of the expected samples); more, and they are left to be run again', parseIncompleteMax)
     .option('--max-entry-size <size>', 'the most a zip entry may declare to be decoded (default 512MiB) and to be parsed (default 64MiB); larger ones are refused as zip bombs (e.g. 2GiB)', parseSize)
     // Options after `show` belong to `show` (its own --json), not to the recover command.
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: (text, write) => write(oneLineUsageError(text)) })
-    .action(async (log: string | undefined, options: RecoverCommandOptions & FleetCommandOptions & { list?: boolean; all?: boolean; clean?: boolean }) => {
+    .action(async (log: string | undefined, options: RecoverCommandOptions & FleetCommandOptions & { list?: boolean; all?: boolean; clean?: boolean; checkpoints?: boolean }) => {
       const modes = (['list', 'all', 'clean'] as const).filter((mode) => options[mode]);
       if (modes.length > 1) throw new UsageError(`--${modes[0]} and --${modes[1]} are different commands; give one`);
       // `--list logs/` names the directory as `--log-dir logs/` does; given both ways, one would be ignored.
       if (modes.length > 0 && log !== undefined && options.logDir !== undefined) {
         throw new UsageError(`the directory is given twice (${log} and --log-dir ${options.logDir}); give one`);
       }
+      if (options.checkpoints && !options.clean) throw new UsageError('--checkpoints is for --clean: nothing else ever deletes agent checkpoints');
       const logDir = log ?? options.logDir ?? defaultLogDir();
       // Each command's code loads when it runs: --version and --help load none of it.
       if (options.list) return (await import('./list-command.js')).listCommand({ ...options, logDir }, io);
@@ -73,7 +78,9 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
         const command = options.all ? (await import('./fleet-command.js')).fleetCommand : (await import('./clean-command.js')).cleanCommand;
         return setExitCode(await command({ ...options, logDir }, io));
       }
-      if (options.outputDir !== undefined || options.jobs !== undefined) throw new UsageError('--output-dir and --jobs are for --all; to recover one log, use --output');
+      if (options.outputDir !== undefined || options.jobs !== undefined || options.includeSuperseded) {
+        throw new UsageError('--output-dir, --jobs and --include-superseded are for --all; to recover one log, use --output');
+      }
       if (!log) throw new UsageError('a log to recover is required (or --list to find them, --all to recover them all); see --help');
       return (await import('./recover-command.js')).recoverCommand(log, options, io);
     });
@@ -97,8 +104,16 @@ function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
     .argument('<log>', 'path or s3:// URI of the .eval log')
     .option('--json', 'print the same fields as JSON')
     .action(async (log: string, options: { json?: boolean }) => {
-      const [{ evalLogStatus }, { formatStatusCard }] = await Promise.all([import('../eval/log-status.js'), import('./show.js')]);
-      const status = await evalLogStatus(log);
+      const [{ evalLogStatus }, { formatStatusCard }, { checkpointsOf }, { storageFor }] = await Promise.all([
+        import('../eval/log-status.js'),
+        import('./show.js'),
+        import('../recover/checkpoints.js'),
+        import('../storage/storage-for.js'),
+      ]);
+      const storage = storageFor(log);
+      const found = await evalLogStatus(log, storage);
+      const checkpoints = await checkpointsOf(storage, log);
+      const status = checkpoints ? { ...found, checkpoints } : found;
       // `--json show LOG` as well as `show LOG --json`.
       const json = options.json || program.opts<{ json?: boolean }>().json;
       io.stdout((json ? JSON.stringify(status, null, 2) : formatStatusCard(status)) + '\n');
@@ -116,6 +131,20 @@ function parseJobs(text: string): number {
   const jobs = Number(text);
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 256) throw new UsageError(`--jobs takes a whole number from 1 to 256, not ${JSON.stringify(text)}`);
   return jobs;
+}
+
+function parseIncompleteAction(text: string): 'retry' | 'error' {
+  if (text !== 'retry' && text !== 'error') throw new UsageError(`--incomplete-action is retry or error, not ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** A whole number of samples, or a proportion between 0 and 1. */
+function parseIncompleteMax(text: string): number {
+  const max = Number(text);
+  if (text.trim() === '' || !Number.isFinite(max) || max <= 0 || (max >= 1 && !Number.isInteger(max))) {
+    throw new UsageError(`--incomplete-max takes a whole number of samples, or a proportion between 0 and 1 (e.g. 5, 0.02), not ${JSON.stringify(text)}`);
+  }
+  return max;
 }
 
 /** `90`, `90s`, `30m`, `2h`, `1d` → milliseconds. */

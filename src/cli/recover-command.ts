@@ -23,6 +23,8 @@ export interface RecoverCommandOptions {
   maxEntrySize?: number;
   minIdle?: number;
   dryRun?: boolean;
+  incompleteAction?: 'retry' | 'error';
+  incompleteMax?: number;
 }
 
 /** The options every recovery takes, from the command line's (`--all` passes them to each log). */
@@ -38,6 +40,8 @@ export function recoveryOptions(options: Omit<RecoverCommandOptions, 'output' | 
     maxEntrySize: options.maxEntrySize,
     minIdleMs: options.minIdle,
     dryRun: options.dryRun,
+    incompleteAction: options.incompleteAction,
+    incompleteMax: options.incompleteMax,
   };
 }
 
@@ -68,6 +72,8 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
   } finally {
     progress?.clear();
   }
+  // Asked for, so said even with --quiet or --json: why the run is not finished.
+  if (result.notFinalizedReason) io.stderr(`not finalized: ${result.notFinalizedReason}\n`);
   if (options.json) {
     io.stdout(`${JSON.stringify(recoveryJson(result), null, 2)}\n`);
     return;
@@ -85,6 +91,10 @@ export async function recoverCommand(log: string, options: RecoverCommandOptions
       `(${result.flushed} flushed, ${result.completed} completed, ${result.inProgress} in progress; source: ${result.source})\n`,
   );
   if (result.bufferKept) io.stdout(`Kept the buffer ${result.bufferKept.location}: ${result.bufferKept.reason}\n`);
+  if (result.finalized) {
+    io.stdout(`Finalized: every expected sample is in it, so it is written status success (${result.errors} with errors); eval-retry has nothing left to run\n`);
+    return;
+  }
   // What `inspect eval-retry` would run: the samples with an error and those the log lacks.
   const unfinished = result.errors + result.missing;
   if (unfinished > 0) {

@@ -1,4 +1,6 @@
 import type { EvalLogStatus } from '../eval/log-status.js';
+import type { LogCheckpoints } from '../recover/checkpoints.js';
+import { formatBytes } from './format-bytes.js';
 
 const statusMeaning: Record<EvalLogStatus['status'], string> = {
   started: 'started (still running, or crashed)',
@@ -8,7 +10,7 @@ const statusMeaning: Record<EvalLogStatus['status'], string> = {
 };
 
 /** The human status card for `show`. */
-export function formatStatusCard(status: EvalLogStatus): string {
+export function formatStatusCard(status: EvalLogStatus & { checkpoints?: LogCheckpoints }): string {
   const rows: [string, string][] = [
     ['Log', status.log],
     ['Task', status.task_file ? `${status.task} (${status.task_file})` : status.task],
@@ -20,6 +22,7 @@ export function formatStatusCard(status: EvalLogStatus): string {
     ['Created', status.created],
     ['Modified', status.last_modified],
     ['Duration', status.duration_seconds === null ? 'unknown' : formatDuration(status.duration_seconds)],
+    ...(status.checkpoints ? [['Checkpoints', `${status.checkpoints.path} (${formatBytes(status.checkpoints.bytes)}): eval-retry resumes its samples from them`] as [string, string]] : []),
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n');

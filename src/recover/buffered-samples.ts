@@ -18,6 +18,7 @@ export interface RebuildContext {
   location: string;
   noEvents?: boolean;
   evalSandbox?: unknown;
+  inProgressError?: EvalError;
   warn: WarningHandler;
 }
 
@@ -26,7 +27,7 @@ export async function rebuildBufferedSample(
   source: SampleBufferSource,
   entry: BufferedSampleEntry,
   write: (sample: EvalSample, summary: EvalSampleSummary) => Promise<unknown>,
-  { location, noEvents, evalSandbox, warn }: RebuildContext,
+  { location, noEvents, evalSandbox, inProgressError, warn }: RebuildContext,
 ): Promise<EvalSampleSummary | undefined> {
   const label = `sample id=${describeId(entry.id)} epoch=${String(entry.epoch)}`;
   const details = { id: describeId(entry.id), epoch: entry.epoch };
@@ -35,7 +36,7 @@ export async function rebuildBufferedSample(
     return undefined;
   }
   try {
-    const rebuilt = reconstructSample(await source.read(entry), { noEvents, evalSandbox });
+    const rebuilt = reconstructSample(await source.read(entry), { noEvents, evalSandbox, inProgressError });
     // The summary feeds the run's totals (usage sums, scores): its types must hold.
     const summary = validate(EvalSampleSummarySchema, rebuilt.summary, `${label} (summary)`);
     await write(rebuilt.sample as EvalSample, summary);

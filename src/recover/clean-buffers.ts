@@ -1,6 +1,7 @@
 /**
  * `--clean`: the sample buffers left behind, found by every buffer driver for the directories
- * under a log dir, and deleted when their log finished, was recovered, or no longer exists.
+ * under a log dir, and deleted when their log finished, was recovered, was superseded by a newer
+ * attempt of its task (eval_set's retries), or no longer exists.
  * Inspect deletes a buffer when its run finishes and leaves the others; this says what it
  * removes and how many bytes that frees. A buffer whose writer may still be alive is kept,
  * and so is the buffer of a log that is still to be recovered (it is that log's only copy of
@@ -19,6 +20,8 @@ import { removeLeftovers } from './leftovers.js';
 import type { RunIdentity } from './finished-runs.js';
 import { scanLogs, type ScannedLog } from './log-scan.js';
 import { parentLocation } from './output-path.js';
+import { supersededLogs, supersededReason } from './superseded.js';
+import { baseOfCheckpointsDir, checkpointsSuffix, isInsideCheckpoints, type LogCheckpoints } from './checkpoints.js';
 import { leaseLocation, RecoveryLease } from './recovery-lease.js';
 
 export interface CleanOptions {
@@ -28,13 +31,16 @@ export interface CleanOptions {
   dryRun?: boolean;
   /** As recovery's: a filestore without a heartbeat that recorded something more recently than this may be live. */
   staleAfterMs?: number;
+  /** Remove orphaned agent checkpoints too (a `<base>.checkpoints/` whose log is gone); by default they are only listed. */
+  checkpoints?: boolean;
   /** Called as each buffer is judged. */
   onBuffer?: (buffer: CleanedBuffer) => void;
 }
 
 export interface CleanedBuffer {
   buffer: string;
-  kind: BufferKind;
+  /** `checkpoints`: an orphaned `<base>.checkpoints/` directory (removed only with the `checkpoints` option). */
+  kind: BufferKind | 'checkpoints';
   log: string;
   /** `would-remove`: on a dry run, what `removed` would have been. */
   status: 'removed' | 'would-remove' | 'kept';
@@ -64,6 +70,7 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
   const present = new Set(walked.map((file) => file.location));
   const scan = await scanLogs(storage, root, { readOnly: options.dryRun, walked });
   const scanned = new Map(scan.logs.map((log) => [log.location, log]));
+  const superseded = supersededLogs(scan.logs);
   const directories = directoriesUnder(storage, root, walked);
   const buffers: CleanedBuffer[] = [];
   for (const driver of bufferDrivers) {
@@ -74,6 +81,9 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
         if (!present.has(owned.log)) return { orphan: true, reason: 'its log no longer exists' };
         const recovered = log?.format === 'eval' ? scan.runs.copyOf(owned.log, await runIdentity(storage, log)) : undefined;
         if (recovered !== undefined) return { orphan: true, reason: `its log was recovered to ${recovered}` };
+        // eval_set retried the task: only the newest attempt is recovered, so an older one's buffer is not needed.
+        const newer = superseded.get(owned.log);
+        if (newer !== undefined) return { orphan: true, reason: `its log is ${supersededReason(newer)}` };
         return { orphan: false, reason: 'its log is still to be recovered' };
       };
       const { orphan, reason } = await judged();
@@ -93,6 +103,28 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       buffers.push(cleaned);
       options.onBuffer?.(cleaned);
     }
+  }
+  for (const orphan of orphanedCheckpoints(storage, root, walked, present)) {
+    const { path, bytes } = orphan;
+    const log = storage.join(parentLocation(path), `${baseOfCheckpointsDir(path)}.eval`);
+    const reason = `orphaned agent checkpoints: neither ${log} nor its recovered copy exists`;
+    let status: CleanedBuffer['status'] = 'kept';
+    if (options.checkpoints && options.dryRun) status = 'would-remove';
+    else if (options.checkpoints) {
+      await storage.deleteTree(path);
+      status = 'removed';
+    }
+    const cleaned: CleanedBuffer = {
+      buffer: path,
+      kind: 'checkpoints',
+      log,
+      status,
+      reason: options.checkpoints ? reason : `${reason} (--clean --checkpoints removes them)`,
+      bytes,
+      ...(options.dryRun ? { dryRun: true } : {}),
+    };
+    buffers.push(cleaned);
+    options.onBuffer?.(cleaned);
   }
   const leftoversRemoved = options.dryRun ? 0 : await removeLeftoversBesideLogs(storage, [...scanned.values()], walked);
   const removed = buffers.filter((buffer) => buffer.status !== 'kept');
@@ -168,10 +200,32 @@ async function removeUnlessLeased(storage: Storage, log: string, logExists: bool
   }
 }
 
-/** The log dir and every directory below it that holds files (outside dot directories), or a `.buffer`. */
+/**
+ * The checkpoints directories under the log dir whose log is gone: neither `<base>.eval` nor
+ * `<base>-recovered.eval` beside them. Those of a log that exists are never touched.
+ */
+function orphanedCheckpoints(storage: Storage, root: string, walked: readonly StoredFile[], present: ReadonlySet<string>): LogCheckpoints[] {
+  const found = new Map<string, number>();
+  for (const file of walked) {
+    const parts = file.relative.split('/');
+    const at = parts.findIndex((part, index) => index < parts.length - 1 && part.endsWith(checkpointsSuffix));
+    if (at < 0 || parts.slice(0, at).some((part) => part.startsWith('.'))) continue;
+    const path = storage.join(root, ...parts.slice(0, at + 1));
+    found.set(path, (found.get(path) ?? 0) + file.stat.size);
+  }
+  return [...found]
+    .filter(([path]) => {
+      const [directory, base] = [parentLocation(path), baseOfCheckpointsDir(path)];
+      return !present.has(storage.join(directory, `${base}.eval`)) && !present.has(storage.join(directory, `${base}-recovered.eval`));
+    })
+    .map(([path, bytes]) => ({ path, bytes }));
+}
+
+/** The log dir and every directory below it that holds files (outside dot directories and checkpoints), or a `.buffer`. */
 function directoriesUnder(storage: Storage, root: string, walked: readonly StoredFile[]): Set<string> {
   const directories = new Set([root]);
   for (const file of walked) {
+    if (isInsideCheckpoints(file.relative)) continue;
     const parts = file.relative.split('/');
     const buffer = parts.indexOf(bufferDirName);
     if (buffer >= 0) directories.add(buffer === 0 ? root : storage.join(root, ...parts.slice(0, buffer)));

@@ -23,6 +23,7 @@ const IndexLineSchema = z.looseObject({
   task_id: z.string().optional(),
   eval_id: z.string().optional(),
   run_id: z.string().optional(),
+  created: z.string().optional(),
   /** Written since the index kept run identities: a line without it is read again. */
   identified: z.literal(true).optional(),
 });
@@ -55,15 +56,16 @@ export class HeaderIndex {
   /** What the index holds of a log, while its listing still shows the same version. */
   lookup(path: string, stat: { etag: string; size: number }): FinishedHeader | undefined {
     const entry = this.entries.get(path);
-    if (!entry?.identified || entry.etag !== stat.etag || entry.size !== stat.size || stat.etag === '') return undefined;
-    const { status, task_id: taskId, eval_id: evalId, run_id: runId } = entry;
-    return { status, ...(taskId === undefined ? {} : { taskId }), ...(evalId === undefined ? {} : { evalId }), ...(runId === undefined ? {} : { runId }) };
+    // A line written before the index kept `created` is read again once.
+    if (!entry?.identified || entry.created === undefined || entry.etag !== stat.etag || entry.size !== stat.size || stat.etag === '') return undefined;
+    const { status, task_id: taskId, eval_id: evalId, run_id: runId, created } = entry;
+    return { status, ...(taskId === undefined ? {} : { taskId }), ...(evalId === undefined ? {} : { evalId }), ...(runId === undefined ? {} : { runId }), ...(created ? { created } : {}) };
   }
 
   /** Records a finished log just read. */
   record(path: string, stat: { etag: string; size: number }, header: FinishedHeader): void {
     if (stat.etag === '') return;
-    const { status, taskId, evalId, runId } = header;
+    const { status, taskId, evalId, runId, created } = header;
     this.entries.set(path, {
       path,
       etag: stat.etag,
@@ -72,6 +74,7 @@ export class HeaderIndex {
       ...(taskId === undefined ? {} : { task_id: taskId }),
       ...(evalId === undefined ? {} : { eval_id: evalId }),
       ...(runId === undefined ? {} : { run_id: runId }),
+      created: created ?? '',
       identified: true,
     });
     this.changed = true;

@@ -11,6 +11,7 @@ import { mapConcurrently } from './concurrency.js';
 import { parentLocation } from './output-path.js';
 import { FinishedRuns } from './finished-runs.js';
 import { HeaderIndex } from './header-index.js';
+import { isInsideCheckpoints } from './checkpoints.js';
 import { addIfSuccessful, guardedFields, headerReadConcurrency, type FinishedHeader, type SuccessfulLogs } from './success-guard.js';
 
 export interface ScannedLog {
@@ -21,6 +22,8 @@ export interface ScannedLog {
   finished?: boolean;
   /** What the scan keeps of a finished `.eval`'s header (its status and task), when it reads. */
   header?: FinishedHeader;
+  /** An unfinished `.eval`'s run, from its start, when it reads: which attempt of its task it is. */
+  started?: AttemptIdentity;
   /** Why it could not be glanced at (not a zip, access denied...). */
   error?: unknown;
 }
@@ -92,16 +95,34 @@ export function successfulLogsByDirectory(scanned: readonly ScannedLog[]): Map<s
 function logPathKind(relative: string): 'log' | 'copy' | undefined {
   const parts = relative.split('/');
   const name = parts[parts.length - 1]!;
-  if (parts.some((part) => part.startsWith('.'))) return undefined;
+  if (parts.some((part) => part.startsWith('.')) || isInsideCheckpoints(relative)) return undefined;
   if (name.endsWith('.eval')) return name.endsWith('-recovered.eval') ? 'copy' : 'log';
   return name.endsWith('.json') && isJsonLogName(name) ? 'log' : undefined;
 }
 
-/** Whether it finished, from its directory alone; a log cut short (a partial copy) glances from its whole entries. */
-async function glance(storage: Storage, location: string, stat: StorageStat): Promise<Pick<ScannedLog, 'finished' | 'header'>> {
+/** Which attempt of a task a log is: what eval_set's newest-attempt rule compares (superseded.ts). */
+export interface AttemptIdentity {
+  taskId?: string;
+  runId?: string;
+  created?: string;
+}
+
+/** A scanned log's attempt identity: from its header when it finished, else from its start. */
+export function attemptOf(log: ScannedLog): AttemptIdentity | undefined {
+  return log.header ?? log.started;
+}
+
+/**
+ * Whether it finished, from its directory alone, and its header or (unfinished) its start; a log
+ * cut short (a partial copy) glances from its whole entries.
+ */
+async function glance(storage: Storage, location: string, stat: StorageStat): Promise<Pick<ScannedLog, 'finished' | 'header' | 'started'>> {
   const reader = await EvalLogReader.open(storage.byteSource(location, stat), { headerOnly: true, salvage: true });
   try {
-    if (!reader.finished) return { finished: false };
+    if (!reader.finished) {
+      const spec = (await reader.start().catch(() => undefined))?.eval;
+      return spec ? { finished: false, started: { taskId: spec.task_id, runId: spec.run_id, created: spec.created } } : { finished: false };
+    }
     const header = guardedFields(await reader.header().catch(() => undefined));
     return header ? { finished: true, header } : { finished: true };
   } finally {

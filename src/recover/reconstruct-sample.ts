@@ -9,7 +9,7 @@
 import type { BufferedSample } from '../buffer/buffered-sample.js';
 import { shortUuid } from '../buffer/short-uuid.js';
 import { resolveAttachmentRefs, type AttachmentLookup } from '../eval/attachments.js';
-import type { EvalSampleSummary } from '../eval/schemas.js';
+import type { EvalError, EvalSampleSummary } from '../eval/schemas.js';
 import { MessageAccumulator } from './message-accumulator.js';
 import { resolvedModelInput } from './pools.js';
 
@@ -20,6 +20,8 @@ export interface ReconstructOptions {
   noEvents?: boolean;
   /** `eval.sandbox`, the fallback for a sample without a `sample_init` sandbox. */
   evalSandbox?: unknown;
+  /** The error a sample cut off while running ends with (default `cancelledError`: to be run again). */
+  inProgressError?: EvalError;
 }
 
 export interface ReconstructedSample {
@@ -55,7 +57,7 @@ export function reconstructSample(buffered: BufferedSample, options: Reconstruct
     ? typeof summary.error === 'string'
       ? { message: summary.error, traceback: `${summary.error}\n`, traceback_ansi: `${summary.error}\n` }
       : null
-    : cancelledError;
+    : (options.inProgressError ?? cancelledError);
   const uuid = typeof summary.uuid === 'string' && summary.uuid ? summary.uuid : shortUuid();
   const files = init?.files && typeof init.files === 'object' ? Object.keys(init.files) : [];
   const metadata = buffered.metadata ?? (init?.metadata as Json | null | undefined) ?? (summary.metadata as Json | undefined) ?? {};

@@ -18,6 +18,8 @@ import { defaultStaleAfterMs } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 import { RecoveryLease } from './recovery-lease.js';
 import type { FinishedRuns } from './finished-runs.js';
+import type { IncompleteAction } from './finalization.js';
+import { warnIfCheckpointsUnlinked } from './checkpoints.js';
 import type { SuccessfulLogs } from './success-guard.js';
 import { planRecovery, recoverCrashedRun, type RecoveryTarget } from './write-recovery.js';
 
@@ -62,6 +64,14 @@ export interface RecoverOptions extends WarningOptions {
   minIdleMs?: number;
   /** Check and plan everything, write nothing, take no lease: the result says what would be recovered. */
   dryRun?: boolean;
+  /**
+   * Samples still running at the crash: `retry` (default) ends them cancelled, for `eval-retry` to
+   * run again; `error` ends them as terminated by the operator, and when every sample the run was
+   * to produce (its start's sample ids × epochs) is then in the log, finalizes it: status `success`.
+   */
+  incompleteAction?: IncompleteAction;
+  /** With `incompleteAction: 'error'`: the most samples that may be ended so (a count, or below 1 a proportion of the expected samples); more, and they are left to be run again. */
+  incompleteMax?: number;
 }
 
 export interface RecoveryResult {
@@ -85,6 +95,10 @@ export interface RecoveryResult {
   cleanedUp: boolean;
   /** The buffer recovered from, when it was kept: its location and why. */
   bufferKept?: { location: string; reason: string };
+  /** Written `success` (incompleteAction `error`, every expected sample final): `eval-retry` has nothing left to run. */
+  finalized: boolean;
+  /** With incompleteAction `error`, why the log could not be finalized (it stays `error`). */
+  notFinalizedReason?: string;
   /** A dry run: nothing was written, and the counts are the plan's (damage found only while copying is not in them). */
   dryRun?: boolean;
 }
@@ -105,6 +119,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   if (options.overwrite && options.output !== undefined) {
     throw new UsageError('--overwrite replaces the log itself, so it takes no --output; use one or the other');
   }
+  assertIncompleteOptions(options);
   if (options.output !== undefined && !options.output.endsWith('.eval')) {
     throw new UsageError(`${options.output}: the output is an .eval log, so its name must end in .eval`);
   }
@@ -117,6 +132,7 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
   // A missing log is said before the lease, whose file would otherwise make its directory.
   const stat = await storage.stat(location);
   if (!stat) throw new NotFoundError(`${location}: ${storage.kind === 's3' ? 'no such object' : 'no such file or directory'}`);
+  if (!options.overwrite) await warnIfCheckpointsUnlinked(storage, location, output, outputStorage, warn);
   const locate = () =>
     locateCrashedRun(location, { storage, stat, warn, dataDir: options.dataDir, buffer: options.buffer, staleAfterMs: options.staleAfterMs, maxEntrySize: options.maxEntrySize });
   if (options.dryRun) {
@@ -151,6 +167,17 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
     forgetStaging?.();
     await lease.release();
   }
+}
+
+function assertIncompleteOptions({ incompleteAction, incompleteMax }: RecoverOptions): void {
+  if (incompleteAction !== undefined && incompleteAction !== 'retry' && incompleteAction !== 'error') {
+    throw new UsageError(`--incomplete-action is retry or error, not ${JSON.stringify(incompleteAction)}`);
+  }
+  if (incompleteMax === undefined) return;
+  if (!Number.isFinite(incompleteMax) || incompleteMax <= 0 || (incompleteMax >= 1 && !Number.isInteger(incompleteMax))) {
+    throw new UsageError(`--incomplete-max takes a whole number of samples, or a proportion between 0 and 1, not ${incompleteMax}`);
+  }
+  if (incompleteAction !== 'error') throw new UsageError('--incomplete-max limits --incomplete-action error; give both');
 }
 
 /** What can and cannot be done with a `.json` log. */

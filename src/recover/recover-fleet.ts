@@ -20,15 +20,21 @@ import { scanLogs, successfulLogsByDirectory, type LogScan, type ScannedLog } fr
 import { defaultOutputPath, parentLocation } from './output-path.js';
 import { recoverEvalLog, type RecoverOptions, type RecoveryResult } from './recover-eval-log.js';
 import { successfulLogsIn, type SuccessfulLogs } from './success-guard.js';
+import { supersededLogs, supersededReason } from './superseded.js';
 
 
 export interface FleetOptions
   extends WarningOptions,
-    Pick<RecoverOptions, 'overwrite' | 'noEvents' | 'cleanup' | 'force' | 'dataDir' | 'staleAfterMs' | 'maxEntrySize' | 'minIdleMs' | 'dryRun'> {
+    Pick<
+      RecoverOptions,
+      'overwrite' | 'noEvents' | 'cleanup' | 'force' | 'dataDir' | 'staleAfterMs' | 'maxEntrySize' | 'minIdleMs' | 'dryRun' | 'incompleteAction' | 'incompleteMax'
+    > {
   /** Where recovered logs go, at their path below the log dir (`<name>-recovered.eval`); default beside each log. Not with `overwrite`. */
   outputDir?: string;
   /** How many logs are recovered at once; default 4. */
   jobs?: number;
+  /** Recover older attempts of a task too (eval_set's retries): by default only the newest attempt is, the others skipped as superseded. */
+  includeSuperseded?: boolean;
   /** Storage for the log dir; default by location. */
   storage?: Storage;
   /** Called as each log is done, in the order they finish. */
@@ -54,6 +60,8 @@ export interface FleetOutcome {
   errors?: number;
   missing?: number;
   cleanedUp?: boolean;
+  finalized?: boolean;
+  notFinalizedReason?: string;
   dryRun?: boolean;
   warnings: RecoveryWarning[];
 }
@@ -91,8 +99,13 @@ export async function recoverFleet(logDir: string, options: FleetOptions = {}): 
   };
   const scannedTags = new Map([...scanned, ...copies].map((log) => [log.location, log.stat.etag]));
   const crashed = ownOrder(scanned.filter((log) => !log.finished));
+  const superseded = options.includeSuperseded ? new Map<string, string>() : supersededLogs(scanned);
   const done = await mapConcurrently(crashed, Math.max(1, options.jobs ?? defaultJobs), async (log) => {
-    const outcome = await recoverOne(log, root, storage, { ...options, runs }, successfulFor, scannedTags);
+    const newer = superseded.get(log.location);
+    const outcome: FleetOutcome | undefined =
+      newer === undefined
+        ? await recoverOne(log, root, storage, { ...options, runs }, successfulFor, scannedTags)
+        : { log: log.location, status: 'skipped', reason: `${supersededReason(newer)}; --include-superseded recovers it`, code: 'RECOVERY_NOT_AVAILABLE', warnings: [] };
     if (outcome) options.onLog?.(outcome);
     return outcome;
   });
@@ -191,7 +204,7 @@ function outputFor(location: string, root: string, outputDir: string | undefined
 }
 
 function recoveredOutcome(result: RecoveryResult): FleetOutcome {
-  const { log, output, source, samples, flushed, completed, inProgress, duplicates, errors, missing, cleanedUp, dryRun, warnings } = result;
+  const { log, output, source, samples, flushed, completed, inProgress, duplicates, errors, missing, cleanedUp, finalized, notFinalizedReason, dryRun, warnings } = result;
   return {
     log,
     status: 'recovered',
@@ -205,6 +218,8 @@ function recoveredOutcome(result: RecoveryResult): FleetOutcome {
     errors,
     missing,
     cleanedUp,
+    finalized,
+    ...(notFinalizedReason === undefined ? {} : { notFinalizedReason }),
     ...(dryRun ? { dryRun } : {}),
     warnings,
   };

@@ -19,13 +19,17 @@ import { findSampleBuffer } from './find-buffer.js';
 import { mapConcurrently } from './concurrency.js';
 import type { FinishedRuns } from './finished-runs.js';
 import { scanLogs, type ScannedLog } from './log-scan.js';
+import { taskFromLogName } from './log-file-task.js';
+import { supersededLogs } from './superseded.js';
+import { checkpointsOf, type LogCheckpoints } from './checkpoints.js';
 import { removeDeadProcessesTempDirs } from '../bytes/exit-cleanup.js';
 
-export type RecoverableStatus = 'crashed' | 'running' | 'recovered';
+export type RecoverableStatus = 'crashed' | 'running' | 'recovered' | 'superseded';
 
 /** A log to recover, as the library lists it; the CLI's `--list --json` gives it Inspect's snake_case keys (listingJson). */
 export interface RecoverableEvalLog {
   name: string;
+  /** As Inspect lists it: from the file's name (`hold-retry` for a task `hold_retry`; '' for a name without `_`). */
   task: string;
   totalSamples: number;
   flushedSamples: number;
@@ -40,6 +44,10 @@ export interface RecoverableEvalLog {
   path: string;
   /** A finished log of the same run (eval_id and run_id), whatever its name, when one exists already. */
   recoveredPath?: string;
+  /** Status `superseded`: the newest log of its task (eval_set's next attempt), which `--all` recovers instead. */
+  supersededBy?: string;
+  /** Its agent checkpoints (`<log base>.checkpoints/` beside it), from which eval-retry resumes its samples. */
+  checkpoints?: LogCheckpoints;
 }
 
 /** A listing entry with Inspect's keys first (so scripts written against `inspect log recover --list` keep working), then ours. */
@@ -56,6 +64,8 @@ export function listingJson(log: RecoverableEvalLog): Record<string, unknown> {
     last_activity: log.lastActivity,
     path: log.path,
     ...(log.recoveredPath === undefined ? {} : { recovered_path: log.recoveredPath }),
+    ...(log.supersededBy === undefined ? {} : { superseded_by: log.supersededBy }),
+    ...(log.checkpoints === undefined ? {} : { checkpoints: log.checkpoints }),
   };
 }
 
@@ -76,12 +86,16 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   const { logs: scanned, runs } = await scanLogs(storage, logDir.replace(/[/\\]+$/, ''));
   const warn = warningSink(options);
   const unfinished = scanned.filter((log) => !log.finished);
+  const superseded = supersededLogs(scanned);
   // Described a few at a time; warnings and entries then come in listing order.
   const described = await mapConcurrently(unfinished, describeConcurrency, async (log) => {
     const noted: RecoveryWarning[] = [];
     try {
       if (log.error !== undefined) throw log.error;
-      const entry = log.format === 'json' ? await describeJsonLog(log.location, storage, options, noted) : await describe(log, storage, { ...options, runs }, noted);
+      const entry =
+        log.format === 'json'
+          ? await describeJsonLog(log.location, storage, options, noted)
+          : await describe(log, storage, { ...options, runs, supersededBy: superseded.get(log.location) }, noted);
       return { entry, noted };
     } catch (error) {
       return { error, noted };
@@ -102,7 +116,12 @@ export async function recoverableEvalLogs(logDir: string, options: ListOptions =
   return logs;
 }
 
-async function describe(scanned: ScannedLog, storage: Storage, options: ListOptions & { runs: FinishedRuns }, noted: RecoveryWarning[]): Promise<RecoverableEvalLog | undefined> {
+async function describe(
+  scanned: ScannedLog,
+  storage: Storage,
+  options: ListOptions & { runs: FinishedRuns; supersededBy?: string },
+  noted: RecoveryWarning[],
+): Promise<RecoverableEvalLog | undefined> {
   // A log cut short (a partial copy) is listed from its whole entries, as recovery reads it.
   const log = await EvalLogReader.open(storage.byteSource(scanned.location, scanned.stat), { salvage: true });
   try {
@@ -130,7 +149,7 @@ async function listing(
   log: LogRecord,
   flushed: number,
   storage: Storage,
-  options: ListOptions & { runs?: FinishedRuns },
+  options: ListOptions & { runs?: FinishedRuns; supersededBy?: string },
   noted: RecoveryWarning[],
 ): Promise<RecoverableEvalLog | undefined> {
   const warn = (warning: RecoveryWarning) => void noted.push(warning.log === undefined ? { ...warning, log: path } : warning);
@@ -145,18 +164,21 @@ async function listing(
     let completed = 0;
     let inProgress = 0;
     for (const sample of await found.source.samples()) sample.completed ? completed++ : inProgress++;
+    const checkpoints = await checkpointsOf(storage, path);
     return {
       name: isS3Location(path) ? path : pathToFileURL(resolve(path)).href,
-      task: spec.task,
+      task: taskFromLogName(path),
       totalSamples: (spec.dataset.samples ?? 0) * (spec.config.epochs ?? 1),
       flushedSamples: flushed,
       completedSamples: completed,
       inProgressSamples: inProgress,
       source: found.source.kind,
-      status: found.verdict === 'running' ? 'running' : recovered ? 'recovered' : 'crashed',
+      status: found.verdict === 'running' ? 'running' : recovered ? 'recovered' : options.supersededBy !== undefined ? 'superseded' : 'crashed',
       lastActivity: found.lastActivityMs === undefined ? null : new Date(found.lastActivityMs).toISOString(),
       path,
       ...(recovered ? { recoveredPath } : {}),
+      ...(options.supersededBy !== undefined && !recovered && found.verdict !== 'running' ? { supersededBy: options.supersededBy } : {}),
+      ...(checkpoints ? { checkpoints } : {}),
     };
   } finally {
     await found.source.close();

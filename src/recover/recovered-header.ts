@@ -7,13 +7,18 @@ export const recoveredError = {
   traceback_ansi: 'Eval process crashed; log recovered from sample buffer database.\n',
 };
 
-/** The header of a recovered log (recovery.md §5): status `error`, stats rebuilt from the samples. */
+/**
+ * The header of a recovered log (recovery.md §5): status `error`, stats rebuilt from the samples;
+ * a finalized one (every expected sample final: finalization.ts) is `success`, with no error.
+ */
 export function recoveredHeader(
   start: LogStart,
   totals: RunTotals,
   results: Record<string, unknown> | undefined,
   configUpdates: unknown[] | undefined,
+  { finalized = false } = {},
 ): EvalLogHeader {
+  if (finalized) return headerFromTotals(start, totals, results, { status: 'success', configUpdates });
   return headerFromTotals(start, totals, results, { status: 'error', error: recoveredError, configUpdates });
 }
 

@@ -1,7 +1,7 @@
 /**
  * Which copy of each (id, epoch) goes into the recovered log (recovery.md §4): one row per
  * sample, a flushed sample winning over its buffered copy unless the buffer holds a newer
- * finished attempt.
+ * attempt (isNewerAttempt).
  */
 import type { SampleBufferSource } from '../buffer/sample-buffer-source.js';
 import type { BufferedSampleEntry } from '../buffer/buffered-sample.js';
@@ -10,7 +10,7 @@ import type { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { ZipEntry } from '../zip/zip-entry.js';
 
 export interface SamplePlan {
-  /** Flushed samples left out: the buffer holds a newer finished attempt of them. */
+  /** Flushed samples left out: the buffer holds a newer attempt of them. */
   replaced: Set<string>;
   /**
    * By position in the crashed log's central directory, the ordinal (in `summaryRows()` order)
@@ -39,7 +39,8 @@ export async function planSamples(
   for (const entry of await source.samples()) inBuffer.set(sampleEntryName(entry.id, entry.epoch), entry);
   const directory = crashed.zip.directory;
   const lastRowOf = new Int32Array(directory.count).fill(-1);
-  const flushedCompletedAt = new Map<string, unknown>();
+  /** For samples both places hold: the flushed row's completion and whether its attempt failed. */
+  const flushedRow = new Map<string, { completedAt: unknown; failed: boolean }>();
   const damagedJournal = new Set<string>();
   let ordinal = 0;
   const onDamaged = (entry: ZipEntry, error: Error) => {
@@ -50,7 +51,7 @@ export async function planSamples(
     const name = sampleEntryName(row.id, row.epoch);
     const position = directory.positionOf(name);
     if (position !== undefined) lastRowOf[position] = ordinal;
-    if (inBuffer.has(name)) flushedCompletedAt.set(name, row.completed_at);
+    if (inBuffer.has(name)) flushedRow.set(name, { completedAt: row.completed_at, failed: typeof row.error === 'string' && row.error !== '' });
     ordinal++;
   }
   const replaced = new Set<string>();
@@ -58,8 +59,7 @@ export async function planSamples(
   const buffered: BufferedSampleEntry[] = [];
   for (const [name, entry] of inBuffer) {
     if (crashed.zip.has(name)) {
-      const newer = entry.completed && isLater(entry.completedAt, flushedCompletedAt.get(name));
-      if (!newer) {
+      if (!isNewerAttempt(entry, flushedRow.get(name))) {
         heldByLog.set(name, entry);
         continue;
       }
@@ -74,6 +74,18 @@ export async function planSamples(
 /** Finished samples first, then those cut off while running. */
 export function sortBuffered(buffered: BufferedSampleEntry[]): void {
   buffered.sort((a, b) => Number(b.completed) - Number(a.completed));
+}
+
+/**
+ * Whether the buffer's copy is a newer attempt than the log's: finished after it; or, over a
+ * row whose attempt failed, run again at all. A log seeded with the samples of an earlier
+ * attempt (eval_set's retries) holds that attempt's failure, and this attempt re-ran the sample:
+ * what it did, finished or cut off by the crash, is the attempt that matters. (A sample this
+ * attempt flushed is never running in its buffer again.)
+ */
+function isNewerAttempt(buffered: BufferedSampleEntry, flushed: { completedAt: unknown; failed: boolean } | undefined): boolean {
+  if (buffered.completed && isLater(buffered.completedAt, flushed?.completedAt)) return true;
+  return !buffered.completed && flushed?.failed === true;
 }
 
 function isLater(candidate: unknown, current: unknown): boolean {

@@ -32,6 +32,8 @@ export interface FinishedHeader {
   /** `eval.eval_id` and `eval.run_id`: a crashed log's recovered copy shares both, whatever its name. */
   evalId?: string;
   runId?: string;
+  /** `eval.created`: which attempt of a task is the newest (superseded.ts). */
+  created?: string;
 }
 
 /** Records `location` when its header says it is a successful log with a task_id. */
@@ -64,6 +66,12 @@ async function finishedHeader(storage: Storage, location: string): Promise<Finis
 /** The fields of a header the guard and the scan keep. */
 export function guardedFields(header: EvalLogHeader | undefined): FinishedHeader | undefined {
   if (!header) return undefined;
-  const { task_id: taskId, eval_id: evalId, run_id: runId } = header.eval;
-  return { status: header.status ?? 'started', ...(taskId ? { taskId } : {}), ...(evalId ? { evalId } : {}), ...(runId ? { runId } : {}) };
+  const { task_id: taskId, eval_id: evalId, run_id: runId, created } = header.eval;
+  return {
+    status: header.status ?? 'started',
+    ...(taskId ? { taskId } : {}),
+    ...(evalId ? { evalId } : {}),
+    ...(runId ? { runId } : {}),
+    ...(typeof created === 'string' ? { created } : {}),
+  };
 }

@@ -12,12 +12,13 @@ import { RecoveryNotAvailable, VerifyFailedError } from '../errors.js';
 import { sampleEntryName } from '../eval/entry-names.js';
 import { EvalLogReader, maxSummaryRowBytes } from '../eval/eval-log-reader.js';
 import { EvalLogWriter } from '../eval/eval-log-writer.js';
-import type { EvalSample, EvalSampleSummary, LogStart } from '../eval/schemas.js';
+import type { EvalSample, EvalSampleSummary, EvalStatus, LogStart } from '../eval/schemas.js';
 import type { Storage } from '../storage/storage.js';
 import { warnings, type RecoveryWarning, type WarningHandler } from '../warnings.js';
 import type { CrashedRun } from './crashed-run.js';
 import { rebuildBufferedSample, replacedAttemptErrors, withEarlierErrors } from './buffered-samples.js';
 import { bufferedAfterCopy, copyFlushedSamples } from './flushed-samples.js';
+import { ExpectedSamples, incompleteLimit, operatorTerminationError } from './finalization.js';
 import { parentLocation } from './output-path.js';
 import type { RecoverOptions, RecoveryResult } from './recover-eval-log.js';
 import { recoveredHeader } from './recovered-header.js';
@@ -115,6 +116,7 @@ export async function planRecovery(run: CrashedRun, target: RecoveryTarget, opti
     errors: inProgress,
     missing: Math.max(0, expected - samples),
     cleanedUp: false,
+    finalized: false,
     dryRun: true,
   };
 }
@@ -138,8 +140,10 @@ export async function recoverCrashedRun(
     let written = 0;
     const expectedTotal = log.sampleCount() - plan.replaced.size + plan.buffered.length;
     const progress = () => options.onProgress?.(++written, expectedTotal);
+    const expectedSamples = options.incompleteAction === 'error' ? ExpectedSamples.of(start) : undefined;
     const counted = async (summary: EvalSampleSummary) => {
       totals.add(summary);
+      expectedSamples?.add(summary.id, summary.epoch);
       // Journal as we go, so the summaries waiting for the journal stay few.
       if (totals.samples % journalEvery === 0) await writer!.flush();
     };
@@ -164,6 +168,7 @@ export async function recoverCrashedRun(
     }
     const { buffered, duplicates } = bufferedAfterCopy(plan, copy);
     sortBuffered(buffered);
+    const finishing = finishingPlan(options, start, buffered.filter((entry) => !entry.completed).length);
     let rebuiltCompleted = 0;
     let rebuiltInProgress = 0;
     for (const entry of buffered) {
@@ -173,7 +178,13 @@ export async function recoverCrashedRun(
         withEarlierErrors(sample, summary, earlierErrors);
         return writer!.addSample(sample, summary);
       };
-      const summary = await rebuildBufferedSample(source, entry, write, { location, noEvents: options.noEvents, evalSandbox: start.eval.sandbox, warn });
+      const summary = await rebuildBufferedSample(source, entry, write, {
+        location,
+        noEvents: options.noEvents,
+        evalSandbox: start.eval.sandbox,
+        ...(finishing.terminate ? { inProgressError: operatorTerminationError } : {}),
+        warn,
+      });
       if (!summary) continue;
       await counted(summary);
       if (entry.completed) rebuiltCompleted++;
@@ -197,14 +208,16 @@ export async function recoverCrashedRun(
     }
 
     const results = await recomputedResults(start, totals, warn);
-    const header = recoveredHeader(start, totals, results?.results, await log.configUpdates());
+    const notFinalized = finishing.reason ?? (expectedSamples ? expectedSamples.shortfall() : finishing.terminate ? noSampleIds : undefined);
+    const finalized = finishing.terminate && notFinalized === undefined;
+    const header = recoveredHeader(start, totals, results?.results, await log.configUpdates(), { finalized });
     await lease.assertHeld();
     // Checked before it is published (its bytes as written, then its contents), so a recovery
     // that fails leaves no output behind.
     const verify = async (workingCopy: string) => {
       // Done with the crashed log: closing it frees its directory before the output's is read.
       await log.close();
-      await verifyRecoveredLog(new FileByteSource(workingCopy), output, total);
+      await verifyRecoveredLog(new FileByteSource(workingCopy), output, total, finalized ? 'success' : 'error');
     };
     await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}), verify });
     writer = undefined;
@@ -213,7 +226,7 @@ export async function recoverCrashedRun(
     if (options.overwrite) {
       await lease.assertHeld();
       await storage.copy(output, location);
-      await verifyRecoveredLog(storage.byteSource(location), location, total);
+      await verifyRecoveredLog(storage.byteSource(location), location, total, finalized ? 'success' : 'error');
       await storage.delete(output);
       target.staged = false;
       finalOutput = location;
@@ -237,6 +250,8 @@ export async function recoverCrashedRun(
       missing: Math.max(0, expected - total),
       cleanedUp,
       ...(kept ? { bufferKept: { location: source.location, reason: kept } } : {}),
+      finalized,
+      ...(options.incompleteAction === 'error' && notFinalized !== undefined ? { notFinalizedReason: notFinalized } : {}),
     };
   } finally {
     await writer?.close();
@@ -268,18 +283,37 @@ async function recomputedResults(start: LogStart, totals: RunTotals, warn: (warn
   return recomputed;
 }
 
-/** Reads the written log back: it must open, be finished, and hold every sample. */
-async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: number): Promise<void> {
+/** Reads the written log back: it must open, be finished as written, and hold every sample. */
+async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: number, status: EvalStatus): Promise<void> {
   const reader = await EvalLogReader.open(bytes);
   try {
     const header = await reader.header();
     const present = reader.sampleCount();
-    if (header.status !== 'error' || present !== samples) {
+    if (header.status !== status || present !== samples) {
       throw new VerifyFailedError(`${location}: the recovered log reads back with ${present} of ${samples} samples`);
     }
   } finally {
     await reader.close();
   }
+}
+
+const noSampleIds = 'its start records no sample ids (eval.dataset.sample_ids), so whether every sample is there cannot be told';
+
+/**
+ * Whether samples still running are ended as final errors (`incompleteAction: 'error'`, within
+ * `incompleteMax`), and why the log cannot be finalized when that is known before writing.
+ */
+function finishingPlan(options: RecoverOptions, start: LogStart, incomplete: number): { terminate: boolean; reason?: string } {
+  if (options.incompleteAction !== 'error') return { terminate: false };
+  if (options.incompleteMax !== undefined) {
+    const expected = (start.eval.dataset.samples ?? 0) * (start.eval.config.epochs ?? 1);
+    const limit = incompleteLimit(options.incompleteMax, expected);
+    if (incomplete > limit) {
+      const of = options.incompleteMax < 1 ? ` (${limit} of the ${expected} samples)` : '';
+      return { terminate: false, reason: `${incomplete} samples were still running, more than --incomplete-max ${options.incompleteMax}${of}: they are left to be run again` };
+    }
+  }
+  return { terminate: true };
 }
 
 /** Why the buffer recovered from is kept, or undefined when it is deleted. */

@@ -54,14 +54,18 @@ describe('header index', () => {
 
   it('a damaged index (random bytes, a truncated line, lines of the wrong shape) yields only the lines that read', async () => {
     await mkdir(join(temp.path, headerIndexDirectory), { recursive: true });
-    const good = JSON.stringify({ path: 'good.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't', identified: true });
+    const created = '2026-12-04T00:00:00+00:00';
+    const good = JSON.stringify({ path: 'good.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't', created, identified: true });
     // Written before the index kept each log's run: read again, for its eval_id and run_id.
     const older = JSON.stringify({ path: 'older.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't' });
-    const lines = [good, older, '{"path": "cut.eval", "etag": "x", "si', JSON.stringify({ path: 'no-status.eval', etag: '"abc"', size: 1000 }), '[1,2,3]', 'null'];
+    // Written before it kept eval.created (which attempt of a task is newest): read again too.
+    const beforeCreated = JSON.stringify({ path: 'before-created.eval', etag: '"abc"', size: 1000, status: 'success', task_id: 't', identified: true });
+    const lines = [good, older, beforeCreated, '{"path": "cut.eval", "etag": "x", "si', JSON.stringify({ path: 'no-status.eval', etag: '"abc"', size: 1000 }), '[1,2,3]', 'null'];
     await writeFile(indexFile(), Buffer.concat([Buffer.from(lines.join('\n') + '\n'), randomBytes(4096)]));
     const index = await HeaderIndex.open(storage, temp.path);
-    assert.deepEqual(index.lookup('good.eval', stat), { status: 'success', taskId: 't' });
+    assert.deepEqual(index.lookup('good.eval', stat), { status: 'success', taskId: 't', created });
     assert.equal(index.lookup('older.eval', stat), undefined);
+    assert.equal(index.lookup('before-created.eval', stat), undefined);
     assert.equal(index.lookup('cut.eval', stat), undefined);
     assert.equal(index.lookup('no-status.eval', stat), undefined);
   });

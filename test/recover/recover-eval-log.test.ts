@@ -91,6 +91,7 @@ describe('recoverEvalLog', () => {
       missing: 0,
       warnings: [],
       cleanedUp: true,
+      finalized: false,
     });
     assert.deepEqual(progress, Array.from({ length: 8 }, (_, i) => [i + 1, 8]));
 

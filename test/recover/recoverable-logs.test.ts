@@ -125,6 +125,17 @@ describe('recoverableEvalLogs', conformanceSuiteOptions(), () => {
     assert.deepEqual(listed.map((entry) => entry.source).sort(), ['database', 'none']);
   });
 
+  it("task is what Inspect lists: taken from the file's name, as eval_set names its logs (hold-retry for a task hold_retry)", async (t) => {
+    const scratch = await makeScratch(t);
+    const start = arithStart({ samples: 2, epochs: 1, task: 'hold_retry' });
+    const named = scratch.log('2026-11-22T12-00-00-00-00_hold-retry_4pXb7Qq2VnRk9TzL6mHc3D.eval');
+    const bare = scratch.log('run-fixed.eval');
+    await writeCrashedLog(named, start, [[arithSample(1, 1)]]);
+    await writeCrashedLog(bare, { ...start, eval: { ...start.eval, eval_id: 'another-eval' } });
+    const listed = await recoverableEvalLogs(scratch.logsDir, { dataDir: scratch.dataDir });
+    assert.deepEqual(listed.map((entry) => [entry.path, listingJson(entry).task]).sort(), [[bare, ''], [named, 'hold-retry']].sort());
+  });
+
   it('an empty or missing log dir: []', async (t) => {
     const scratch = await makeScratch(t);
     assert.deepEqual(await recoverableEvalLogs(scratch.logsDir, { dataDir: scratch.dataDir }), []);

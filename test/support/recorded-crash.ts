@@ -17,19 +17,33 @@ export interface RecordedCrash {
 }
 
 export async function recordCrashedRun(log: string, dataDir: string, samples: number, options: { shared?: boolean; tempDir?: string } = {}): Promise<RecordedCrash> {
+  const ready = await killAtReady(join(repoRoot, 'dist', 'bench', 'crash-child.js'), [log, dataDir, String(samples), ...(options.shared ? ['shared'] : [])], log, options.tempDir);
+  return { log, dataDir, counts: JSON.parse(ready) as RecordedCrash['counts'] };
+}
+
+/**
+ * A run that ends with hung samples (test/support/hung-run-child.ts): every one of `samples`
+ * started, all but `hung` finished, then SIGKILLed, as an operator kills a run that will not end.
+ */
+export async function recordHungRun(log: string, dataDir: string, { samples, hung, logBuffer }: { samples: number; hung: number; logBuffer: number }): Promise<void> {
+  await killAtReady(join(repoRoot, 'dist', 'test', 'support', 'hung-run-child.js'), [log, dataDir, String(samples), String(hung), String(logBuffer)], log);
+}
+
+/** Runs a recorder child until it prints `ready <payload>`, SIGKILLs it, and returns the payload. */
+async function killAtReady(script: string, args: string[], log: string, tempDir?: string): Promise<string> {
   await mkdir(dirname(log), { recursive: true });
-  const child = spawn(process.execPath, [join(repoRoot, 'dist', 'bench', 'crash-child.js'), log, dataDir, String(samples), ...(options.shared ? ['shared'] : [])], {
+  const child = spawn(process.execPath, [script, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, ...(options.tempDir ? { TMPDIR: options.tempDir } : {}) },
+    env: { ...process.env, ...(tempDir ? { TMPDIR: tempDir } : {}) },
   });
-  let counts: RecordedCrash['counts'] | undefined;
+  let ready: string | undefined;
   for await (const line of createInterface({ input: child.stdout! })) {
-    if (!line.startsWith('ready ')) continue;
-    counts = JSON.parse(line.slice('ready '.length)) as RecordedCrash['counts'];
+    if (line !== 'ready' && !line.startsWith('ready ')) continue;
+    ready = line.slice('ready '.length);
     break;
   }
-  if (!counts) throw new Error(`the recorder child for ${samples} samples exited before its crash point`);
+  if (ready === undefined) throw new Error(`the recorder child for ${log} exited before its crash point`);
   child.kill('SIGKILL');
   await new Promise((resolve) => child.once('exit', resolve));
-  return { log, dataDir, counts };
+  return ready;
 }
