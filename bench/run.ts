@@ -20,6 +20,7 @@ import { layOutLargeFixture } from '../test/support/crashed-layout.js';
 import { recordCrashedRun } from '../test/support/recorded-crash.js';
 import { findOnPath } from '../test/support/s3-server.js';
 import { benchFleet } from './fleet.js';
+import { binaryName, buildBinary, cachedNode } from '../build/binary.js';
 import { inspectFixtures } from '../test/support/shared-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -172,6 +173,8 @@ async function main(): Promise<void> {
       printTable(rows, execFileSync(node, ['--version'], { encoding: 'utf8' }).trim());
       printStartup(node);
     }
+    const large = inputs.find((input) => input.name.startsWith('Inspect large/'));
+    if (large) await printBinary(root, large.log);
     if (fleetSizes.length === 0) process.stderr.write('skipping the S3 fleet figures: BENCH_FLEET_LOGS is empty\n');
     else if (findOnPath('moto_server')) await benchFleet(root, cli, fleetSizes);
     else process.stderr.write('skipping the S3 fleet figures: moto_server is not on PATH\n');
@@ -195,6 +198,29 @@ function timed(command: string[]): { ms: number; rssMb: number | undefined } {
   }
   runs.sort((a, b) => a.ms - b.ms);
   return runs[3]!;
+}
+
+/**
+ * The single executable (build/binary.ts) beside the package's CLI on the Node 24 it is built
+ * from: `--version`, `show` and a recovery of `large/` (issue 23's target: within 1.2×), and its size.
+ */
+async function printBinary(root: string, largeLog: string): Promise<void> {
+  const { path, bytes } = await buildBinary(join(root, binaryName));
+  const node24 = cachedNode(24);
+  const output = join(root, 'binary-bench-recovered.eval');
+  const cases: [string, string[]][] = [
+    ['--version', ['--version']],
+    ['show large/', ['show', largeLog]],
+    ['recover large/', [largeLog, '--no-cleanup', '--json', '--output', output]],
+  ];
+  const lines = cases.map(([name, args]) => {
+    const [ours, theirs] = [timed([path, ...args]), timed([node24, '--max-semi-space-size=2', cli, ...args])];
+    return `| ${name.padEnd(14)} | ${(ours.ms / 1000).toFixed(3)} | ${(theirs.ms / 1000).toFixed(3)} | ${(ours.ms / theirs.ms).toFixed(2)}× | ≤ 1.2× |`;
+  });
+  process.stdout.write(
+    `\nSingle executable (${(bytes / 1024 ** 2).toFixed(1)} MiB) beside the package on Node 24 (median of 7, wall s)\n` +
+      `| command        | binary | package | ratio | target |\n|---|---|---|---|---|\n${lines.join('\n')}\n`,
+  );
 }
 
 /** Start-up: the short commands beside a bare `node -e 0` on the same runtime (issue 21's target: ≤ 2× it). */

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { exitOnSignals } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, UsageError } from '../errors.js';
 import { defaultJobs } from '../recover/concurrency.js';
 import type { FleetCommandOptions } from './fleet-command.js';
 import type { RecoverCommandOptions } from './recover-command.js';
+import { packageVersion } from './version.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -15,12 +15,6 @@ const processIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
 };
-
-/** The package's version, from its package.json (two levels above `dist/src/cli`). */
-function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return manifest.version;
-}
 
 function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('inspect-recover')

@@ -45,7 +45,14 @@ export interface OpenOptions {
 
 export type SqliteEngine = 'node:sqlite' | 'better-sqlite3';
 
-const require = createRequire(import.meta.url);
+/**
+ * A builtin through the runtime's registry (no file to resolve: it works inside the single
+ * executable too); a package from beside this file, resolved only when it is wanted.
+ */
+function load(id: string): unknown {
+  if (id.startsWith('node:')) return process.getBuiltinModule(id);
+  return createRequire(import.meta.url)(id);
+}
 
 interface Engine {
   name: SqliteEngine;
@@ -96,7 +103,7 @@ function sqliteEngine(): Engine {
 }
 
 function loadBetterSqlite3(): Engine {
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+  const Database = load('better-sqlite3') as typeof BetterSqlite3;
   // Its native addon loads with the first database: installed without its build (--ignore-scripts), it is not there.
   new Database(':memory:').close();
   const wrap = (statement: BetterSqlite3.Statement): SqliteStatement => ({
@@ -175,7 +182,11 @@ function toNumbers<T>(value: T): T {
 
 function loadNodeSqlite(): Engine {
   const { DatabaseSync } = withoutExperimentalWarning(
-    () => require('node:sqlite') as { DatabaseSync: new (path: string, options: Record<string, unknown>) => NodeDatabase },
+    () => {
+      const sqlite = load('node:sqlite') as { DatabaseSync: new (path: string, options: Record<string, unknown>) => NodeDatabase } | undefined;
+      if (!sqlite) throw new Error('this runtime has no node:sqlite');
+      return sqlite;
+    },
   );
   const wrap = (statement: NodeStatement, plucked: boolean): SqliteStatement => {
     // Rows come as null-prototype objects; callers (and deepEqual) expect plain ones, as better-sqlite3 gives.
