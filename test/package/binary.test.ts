@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { binaryName, buildBinary } from '../../build/binary.js';
+import { buildWheel } from '../../build/wheel.js';
 import { pythonReadsZip } from '../support/python.js';
 import { layOutCrashedFixtures, type CrashedLayout } from '../support/crashed-layout.js';
 import { readLog } from '../support/recovery-inputs.js';
@@ -79,6 +80,21 @@ describe('the single executable, where there is no Node', conformanceSuiteOption
     assert.ok(pythonReadsZip(join(layout.root, 'out/binary.eval')).entries > 0);
 
     for (const args of [['show', 'out/binary.eval'], ['show', 'out/binary.eval', '--json']]) assert.deepEqual(binary(args), packageCli(args), args.join(' '));
+  });
+
+  it('as a wheel in an Inspect venv: pip installs it from the local file, and inspect-recover runs with no Node', async () => {
+    const built = join(layout.root, 'wheel');
+    await mkdir(built);
+    const wheel = await buildWheel(built, join(binDir, 'inspect-recover'));
+    const venv = join(layout.root, 'venv');
+    const made = spawnSync('python3', ['-m', 'venv', venv], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    const pip = spawnSync(join(venv, 'bin', 'pip'), ['install', '--no-index', '--quiet', wheel], { encoding: 'utf8' });
+    assert.equal(pip.status, 0, pip.stderr);
+    const dataDir = relative(layout.root, layout.dataDir);
+    const run = (args: string[]) => outcome(spawnSync('inspect-recover', args, { cwd: layout.root, env: { PATH: join(venv, 'bin'), HOME: layout.root }, encoding: 'utf8' }));
+    assert.deepEqual(run(['--version']), packageCli(['--version']));
+    assert.deepEqual(run(['--list', 'logs', '--data-dir', dataDir, '--json']), packageCli(['--list', 'logs', '--data-dir', dataDir, '--json']));
   });
 
   describe('on S3', s3ServerAvailability(), () => {
