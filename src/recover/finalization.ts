@@ -25,6 +25,8 @@ export function incompleteLimit(max: number, expected: number): number {
 
 /** How many examples a reason names. */
 const shownExamples = 3;
+/** The most (id, epoch) pairs checked off (a byte each): a start that expects more is damaged or crafted. */
+const maxExpectedSamples = 20_000_000;
 
 /**
  * The (id, epoch) pairs a run was to produce, checked off as samples are written: one byte per
@@ -43,16 +45,16 @@ export class ExpectedSamples {
     this.seen = new Uint8Array(ids.length * epochs);
   }
 
-  /** Undefined when the start records no sample ids: then nothing can be checked. */
-  static of(start: LogStart): ExpectedSamples | undefined {
+  /** The samples a run's start expects, or why they cannot be checked off (no ids recorded, or absurdly many). */
+  static of(start: LogStart): { expected: ExpectedSamples } | { reason: string } {
     const ids = start.eval.dataset.sample_ids as SampleId[] | null | undefined;
-    if (!Array.isArray(ids)) return undefined;
+    if (!Array.isArray(ids)) return { reason: 'its start records no sample ids (eval.dataset.sample_ids), so whether every sample is there cannot be told' };
     const epochs = Math.max(1, start.eval.config.epochs ?? 1);
-    return new ExpectedSamples(ids, new Map(ids.map((id, index) => [logIdKey(id), index])), epochs);
-  }
-
-  get size(): number {
-    return this.seen.length;
+    const slots = ids.length * epochs;
+    if (!Number.isSafeInteger(slots) || slots > maxExpectedSamples) {
+      return { reason: `its start expects ${ids.length} sample ids × ${epochs} epochs, more than the ${maxExpectedSamples} samples that can be checked off` };
+    }
+    return { expected: new ExpectedSamples(ids, new Map(ids.map((id, index) => [logIdKey(id), index])), epochs) };
   }
 
   add(id: SampleId, epoch: number): void {

@@ -140,7 +140,8 @@ export async function recoverCrashedRun(
     let written = 0;
     const expectedTotal = log.sampleCount() - plan.replaced.size + plan.buffered.length;
     const progress = () => options.onProgress?.(++written, expectedTotal);
-    const expectedSamples = options.incompleteAction === 'error' ? ExpectedSamples.of(start) : undefined;
+    const expectation = options.incompleteAction === 'error' ? ExpectedSamples.of(start) : undefined;
+    const expectedSamples = expectation && 'expected' in expectation ? expectation.expected : undefined;
     const counted = async (summary: EvalSampleSummary) => {
       totals.add(summary);
       expectedSamples?.add(summary.id, summary.epoch);
@@ -208,7 +209,7 @@ export async function recoverCrashedRun(
     }
 
     const results = await recomputedResults(start, totals, warn);
-    const notFinalized = finishing.reason ?? (expectedSamples ? expectedSamples.shortfall() : finishing.terminate ? noSampleIds : undefined);
+    const notFinalized = finishing.reason ?? (expectation === undefined ? undefined : 'reason' in expectation ? expectation.reason : expectation.expected.shortfall());
     const finalized = finishing.terminate && notFinalized === undefined;
     const header = recoveredHeader(start, totals, results?.results, await log.configUpdates(), { finalized });
     await lease.assertHeld();
@@ -296,8 +297,6 @@ async function verifyRecoveredLog(bytes: ByteSource, location: string, samples: 
     await reader.close();
   }
 }
-
-const noSampleIds = 'its start records no sample ids (eval.dataset.sample_ids), so whether every sample is there cannot be told';
 
 /**
  * Whether samples still running are ended as final errors (`incompleteAction: 'error'`, within

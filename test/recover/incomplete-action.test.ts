@@ -182,6 +182,20 @@ describe('--incomplete-action error: what keeps a log from being finalized', () 
     assert.match(result.notFinalizedReason!, /records no sample ids/);
   });
 
+  it('a crafted start expecting 10^12 epochs: recovered, not finalized, one reason, no crash', async (t) => {
+    const scratch = await makeScratch(t);
+    const arith = arithStart({ samples: 2, epochs: 1 });
+    const start: LogStart = { ...arith, eval: { ...arith.eval, config: { ...arith.eval.config, epochs: 1e12 } } };
+    const log = scratch.log('run.eval');
+    await writeCrashedLog(log, start, [[arithSample(1, 1)]]);
+    const db = openBufferDatabase(log, scratch.dataDir);
+    bufferSample(db, arithSample(2, 1), 'in-progress');
+    await db.close({ cleanup: false });
+    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, incompleteAction: 'error' });
+    assert.deepEqual([result.samples, result.finalized], [2, false]);
+    assert.match(result.notFinalizedReason!, /^its start expects 2 sample ids × 1000000000000 epochs, more than the 20000000 samples that can be checked off$/);
+  });
+
   it('with the default (retry), nothing changes: cancelled, status error, finalized false and no reason', async (t) => {
     const scratch = await makeScratch(t);
     const start = arithStart({ samples: 2, epochs: 1 });
