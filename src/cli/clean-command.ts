@@ -1,10 +1,9 @@
-import { relative } from 'node:path';
 import { cleanBuffers, type CleanedBuffer } from '../recover/clean-buffers.js';
-import { isS3Location } from '../storage/s3-location.js';
 import { assertListableDirectory } from './list-command.js';
 import type { CliIo } from './main.js';
 import { snakeKeys } from './recover-command.js';
-import { formatBytes } from './format-bytes.js';
+import { formatBytes, shownLocation } from './display.js';
+
 
 export interface CleanCommandOptions {
   logDir: string;
@@ -40,9 +39,6 @@ export async function cleanCommand(options: CleanCommandOptions, io: CliIo): Pro
 
 function bufferLine(buffer: CleanedBuffer): string {
   const verb = buffer.status === 'would-remove' ? 'would remove' : buffer.status;
-  return `${verb} ${shown(buffer.buffer)} (${buffer.kind}, ${formatBytes(buffer.bytes)}): ${buffer.reason}`;
+  return `${verb} ${shownLocation(buffer.buffer)} (${buffer.kind}, ${formatBytes(buffer.bytes)}): ${buffer.reason}`;
 }
 
-function shown(location: string): string {
-  return isS3Location(location) ? location : relative(process.cwd(), location) || location;
-}

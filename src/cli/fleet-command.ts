@@ -1,10 +1,9 @@
-import { relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { recoverFleet, type FleetOutcome, type FleetSummary } from '../recover/recover-fleet.js';
-import { isS3Location } from '../storage/s3-location.js';
 import { assertListableDirectory } from './list-command.js';
 import type { CliIo } from './main.js';
 import { recoveryOptions, snakeKeys, warningPrinter, type RecoverCommandOptions } from './recover-command.js';
+import { shownLocation } from './display.js';
 
 /** One recovery's options, less those that name one log's output or buffer. */
 export interface FleetCommandOptions extends Omit<RecoverCommandOptions, 'output' | 'buffer'> {
@@ -34,20 +33,17 @@ export async function fleetCommand(options: FleetCommandOptions, io: CliIo): Pro
   return summary.failed > 0 ? 1 : 0;
 }
 
-function shown(location: string): string {
-  return isS3Location(location) ? location : relative(process.cwd(), location) || location;
-}
 
 function outcomeLine(outcome: FleetOutcome): string {
-  if (outcome.status !== 'recovered') return `${outcome.status} ${shown(outcome.log)}: ${outcome.reason}`;
+  if (outcome.status !== 'recovered') return `${outcome.status} ${shownLocation(outcome.log)}: ${outcome.reason}`;
   const counts = `${outcome.samples} samples: ${outcome.flushed} flushed, ${outcome.completed} completed, ${outcome.inProgress} in progress; source: ${outcome.source}`;
   const finished = outcome.finalized ? ', finalized (status success)' : outcome.notFinalizedReason ? `; not finalized: ${outcome.notFinalizedReason}` : '';
-  return `${outcome.dryRun ? 'would recover' : 'recovered'} ${shown(outcome.log)} → ${shown(outcome.output!)} (${counts})${finished}`;
+  return `${outcome.dryRun ? 'would recover' : 'recovered'} ${shownLocation(outcome.log)} → ${shownLocation(outcome.output!)} (${counts})${finished}`;
 }
 
 function summaryLine(summary: FleetSummary, logDir: string): string {
   const seconds = (summary.elapsedMs / 1000).toFixed(1);
-  const of = `of ${summary.crashed} unfinished logs (${summary.logs} logs under ${shown(logDir)}) in ${seconds} s`;
+  const of = `of ${summary.crashed} unfinished logs (${summary.logs} logs under ${shownLocation(logDir)}) in ${seconds} s`;
   if (summary.dryRun) return `Dry run, nothing changed: would recover ${summary.recovered}, skip ${summary.skipped}, fail ${summary.failed} ${of}`;
   return `${summary.recovered} recovered (${summary.samples} samples), ${summary.skipped} skipped, ${summary.failed} failed ${of}`;
 }

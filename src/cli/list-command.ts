@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { relative } from 'node:path';
 import { UsageError } from '../errors.js';
 import { localPath } from '../storage/local-storage.js';
 import { listingJson, recoverableEvalLogs, type RecoverableEvalLog } from '../recover/recoverable-logs.js';
@@ -7,7 +6,8 @@ import { isS3Location } from '../storage/s3-location.js';
 import { bufferDatabaseHint } from '../buffer/database/location.js';
 import type { CliIo } from './main.js';
 import { supersededReason } from '../recover/superseded.js';
-import { formatBytes } from './format-bytes.js';
+import { formatBytes, shownLocation } from './display.js';
+
 
 export interface ListCommandOptions {
   logDir: string;
@@ -46,19 +46,16 @@ export async function listCommand(options: ListCommandOptions, io: CliIo): Promi
     return;
   }
   logs.forEach((log, index) => {
-    const shown = shownPath(log.path);
+    const shown = shownLocation(log.path);
     io.stdout(
       `${index > 0 ? '\n' : ''}log: ${shown}\n  source: ${sourceText[log.source]}\n  status: ${statusOf(log)}, last activity ${log.lastActivity ?? 'unknown'}\n` +
         `  (${log.totalSamples} total, ${log.flushedSamples} flushed, ${log.completedSamples} completed, ${log.inProgressSamples} in-progress)\n` +
-        (log.checkpoints ? `  checkpoints: ${shownPath(log.checkpoints.path)} (${formatBytes(log.checkpoints.bytes)}): eval-retry resumes its samples from them\n` : ''),
+        (log.checkpoints ? `  checkpoints: ${shownLocation(log.checkpoints.path)} (${formatBytes(log.checkpoints.bytes)}): eval-retry resumes its samples from them\n` : ''),
     );
   });
   if (logs.some((log) => log.source === 'none' && log.status === 'crashed')) io.stdout(`\nsource none: no buffer was found here; ${bufferDatabaseHint('<log file name>')}\n`);
 }
 
-function shownPath(location: string): string {
-  return isS3Location(location) ? location : relative(process.cwd(), location) || location;
-}
 
 function statusOf(log: RecoverableEvalLog): string {
   if (log.supersededBy === undefined) return statusText[log.status];

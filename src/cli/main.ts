@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { exitOnSignals } from '../bytes/exit-cleanup.js';
 import { InspectRecoverError, UsageError } from '../errors.js';
 import { defaultJobs } from '../recover/concurrency.js';
+import { isIncompleteAction, isIncompleteMax, type IncompleteAction } from '../recover/finalization.js';
 import type { FleetCommandOptions } from './fleet-command.js';
 import type { RecoverCommandOptions } from './recover-command.js';
 import { packageVersion } from './version.js';
@@ -127,15 +128,15 @@ function parseJobs(text: string): number {
   return jobs;
 }
 
-function parseIncompleteAction(text: string): 'retry' | 'error' {
-  if (text !== 'retry' && text !== 'error') throw new UsageError(`--incomplete-action is retry or error, not ${JSON.stringify(text)}`);
+function parseIncompleteAction(text: string): IncompleteAction {
+  if (!isIncompleteAction(text)) throw new UsageError(`--incomplete-action is retry or error, not ${JSON.stringify(text)}`);
   return text;
 }
 
 /** A whole number of samples, or a proportion between 0 and 1. */
 function parseIncompleteMax(text: string): number {
   const max = Number(text);
-  if (text.trim() === '' || !Number.isFinite(max) || max <= 0 || (max >= 1 && !Number.isInteger(max))) {
+  if (text.trim() === '' || !isIncompleteMax(max)) {
     throw new UsageError(`--incomplete-max takes a whole number of samples, or a proportion between 0 and 1 (e.g. 5, 0.02), not ${JSON.stringify(text)}`);
   }
   return max;

@@ -1,6 +1,6 @@
 import type { EvalLogStatus } from '../eval/log-status.js';
 import type { LogCheckpoints } from '../recover/checkpoints.js';
-import { formatBytes } from './format-bytes.js';
+import { formatBytes } from './display.js';
 
 const statusMeaning: Record<EvalLogStatus['status'], string> = {
   started: 'started (still running, or crashed)',

@@ -54,10 +54,11 @@ export function isInsideCheckpoints(relative: string): boolean {
  * the output looks beside it, under the output's own base.
  */
 export async function warnIfCheckpointsUnlinked(storage: Storage, location: string, output: string, outputStorage: Storage, warn: WarningHandler): Promise<void> {
+  // Compared first: an output that keeps them linked (the default) costs no listing.
+  const looked = checkpointsDirFor(outputStorage, output);
+  if (looked === checkpointsDirFor(storage, location)) return;
   const checkpoints = await checkpointsOf(storage, location);
   if (!checkpoints) return;
-  const looked = checkpointsDirFor(outputStorage, output);
-  if (looked === checkpoints.path) return;
   const keeping = storage.join(parentLocation(location), `${checkpointsBase(location)}-recovered.eval`);
   warn(
     warnings.checkpointsUnlinked(

@@ -12,12 +12,10 @@ import type { BufferKind } from '../buffer/buffer-driver.js';
 import { bufferDrivers } from '../buffer/drivers.js';
 import { bufferDirName } from '../buffer/filestore/layout.js';
 import { LogLeasedError } from '../errors.js';
-import { EvalLogReader } from '../eval/eval-log-reader.js';
 import type { Storage, StoredFile } from '../storage/storage.js';
 import { storageFor } from '../storage/storage-for.js';
 import { defaultStaleAfterMs } from './find-buffer.js';
 import { removeLeftovers } from './leftovers.js';
-import type { RunIdentity } from './finished-runs.js';
 import { scanLogs, type ScannedLog } from './log-scan.js';
 import { parentLocation } from './output-path.js';
 import { supersededLogs, supersededReason } from './superseded.js';
@@ -79,7 +77,8 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
         const log = scanned.get(owned.log);
         if (log?.finished) return { orphan: true, reason: `its log finished${log.header ? ` (status ${log.header.status})` : ''}` };
         if (!present.has(owned.log)) return { orphan: true, reason: 'its log no longer exists' };
-        const recovered = log?.format === 'eval' ? scan.runs.copyOf(owned.log, await runIdentity(storage, log)) : undefined;
+        // The scan read the crashed log's start: its run (none when the start does not read, and the buffer is then kept).
+        const recovered = log?.format === 'eval' ? scan.runs.copyOf(owned.log, log.started ?? {}) : undefined;
         if (recovered !== undefined) return { orphan: true, reason: `its log was recovered to ${recovered}` };
         // eval_set retried the task: only the newest attempt is recovered, so an older one's buffer is not needed.
         const newer = superseded.get(owned.log);
@@ -104,9 +103,7 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       options.onBuffer?.(cleaned);
     }
   }
-  for (const orphan of orphanedCheckpoints(storage, root, walked, present)) {
-    const { path, bytes } = orphan;
-    const log = storage.join(parentLocation(path), `${baseOfCheckpointsDir(path)}.eval`);
+  for (const { path, bytes, log } of orphanedCheckpoints(storage, root, walked, present)) {
     const reason = `orphaned agent checkpoints: neither ${log} nor its recovered copy exists`;
     let status: CleanedBuffer['status'] = 'kept';
     if (options.checkpoints && options.dryRun) status = 'would-remove';
@@ -139,18 +136,6 @@ export async function cleanBuffers(logDir: string, options: CleanOptions = {}): 
       dryRun: options.dryRun === true,
     },
   };
-}
-
-/** A crashed log's run, from its start; none when the start does not read (its buffer is then kept). */
-async function runIdentity(storage: Storage, log: ScannedLog): Promise<RunIdentity> {
-  const reader = await EvalLogReader.open(storage.byteSource(log.location, log.stat), { headerOnly: true, salvage: true }).catch(() => undefined);
-  if (!reader) return {};
-  try {
-    const start = await reader.start().catch(() => undefined);
-    return { evalId: start?.eval.eval_id, runId: start?.eval.run_id };
-  } finally {
-    await reader.close();
-  }
 }
 
 /**
@@ -204,7 +189,7 @@ async function removeUnlessLeased(storage: Storage, log: string, logExists: bool
  * The checkpoints directories under the log dir whose log is gone: neither `<base>.eval` nor
  * `<base>-recovered.eval` beside them. Those of a log that exists are never touched.
  */
-function orphanedCheckpoints(storage: Storage, root: string, walked: readonly StoredFile[], present: ReadonlySet<string>): LogCheckpoints[] {
+function orphanedCheckpoints(storage: Storage, root: string, walked: readonly StoredFile[], present: ReadonlySet<string>): Array<LogCheckpoints & { log: string }> {
   const found = new Map<string, number>();
   for (const file of walked) {
     const parts = file.relative.split('/');
@@ -213,12 +198,13 @@ function orphanedCheckpoints(storage: Storage, root: string, walked: readonly St
     const path = storage.join(root, ...parts.slice(0, at + 1));
     found.set(path, (found.get(path) ?? 0) + file.stat.size);
   }
-  return [...found]
-    .filter(([path]) => {
-      const [directory, base] = [parentLocation(path), baseOfCheckpointsDir(path)];
-      return !present.has(storage.join(directory, `${base}.eval`)) && !present.has(storage.join(directory, `${base}-recovered.eval`));
-    })
-    .map(([path, bytes]) => ({ path, bytes }));
+  const orphans: Array<LogCheckpoints & { log: string }> = [];
+  for (const [path, bytes] of found) {
+    const [directory, base] = [parentLocation(path), baseOfCheckpointsDir(path)];
+    const log = storage.join(directory, `${base}.eval`);
+    if (!present.has(log) && !present.has(storage.join(directory, `${base}-recovered.eval`))) orphans.push({ path, bytes, log });
+  }
+  return orphans;
 }
 
 /** The log dir and every directory below it that holds files (outside dot directories and checkpoints), or a `.buffer`. */

@@ -18,6 +18,15 @@ export const operatorTerminationError = {
   traceback_ansi: 'terminated by operator during recovery: the sample was still running when its eval crashed\n',
 };
 
+export function isIncompleteAction(value: unknown): value is IncompleteAction {
+  return value === 'retry' || value === 'error';
+}
+
+/** A valid `--incomplete-max`: a whole number of samples, or a proportion between 0 and 1. */
+export function isIncompleteMax(value: number): boolean {
+  return Number.isFinite(value) && value > 0 && (value < 1 || Number.isInteger(value));
+}
+
 /** `--incomplete-max`: a count, or below 1 a proportion of the samples the run was to produce. */
 export function incompleteLimit(max: number, expected: number): number {
   return max < 1 ? Math.floor(max * expected) : max;

@@ -100,9 +100,10 @@ function logPathKind(relative: string): 'log' | 'copy' | undefined {
   return name.endsWith('.json') && isJsonLogName(name) ? 'log' : undefined;
 }
 
-/** Which attempt of a task a log is: what eval_set's newest-attempt rule compares (superseded.ts). */
+/** Which run, and which attempt of a task, a log is: its recovered copy's identity (finished-runs.ts) and what eval_set's newest-attempt rule compares (superseded.ts). */
 export interface AttemptIdentity {
   taskId?: string;
+  evalId?: string;
   runId?: string;
   created?: string;
 }
@@ -121,7 +122,7 @@ async function glance(storage: Storage, location: string, stat: StorageStat): Pr
   try {
     if (!reader.finished) {
       const spec = (await reader.start().catch(() => undefined))?.eval;
-      return spec ? { finished: false, started: { taskId: spec.task_id, runId: spec.run_id, created: spec.created } } : { finished: false };
+      return spec ? { finished: false, started: { taskId: spec.task_id, evalId: spec.eval_id, runId: spec.run_id, created: spec.created } } : { finished: false };
     }
     const header = guardedFields(await reader.header().catch(() => undefined));
     return header ? { finished: true, header } : { finished: true };

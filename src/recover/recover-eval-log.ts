@@ -18,7 +18,7 @@ import { defaultStaleAfterMs } from './find-buffer.js';
 import { defaultOutputPath } from './output-path.js';
 import { RecoveryLease } from './recovery-lease.js';
 import type { FinishedRuns } from './finished-runs.js';
-import type { IncompleteAction } from './finalization.js';
+import { isIncompleteAction, isIncompleteMax, type IncompleteAction } from './finalization.js';
 import { warnIfCheckpointsUnlinked } from './checkpoints.js';
 import type { SuccessfulLogs } from './success-guard.js';
 import { planRecovery, recoverCrashedRun, type RecoveryTarget } from './write-recovery.js';
@@ -170,11 +170,11 @@ export async function recoverEvalLog(location: string, options: RecoverOptions =
 }
 
 function assertIncompleteOptions({ incompleteAction, incompleteMax }: RecoverOptions): void {
-  if (incompleteAction !== undefined && incompleteAction !== 'retry' && incompleteAction !== 'error') {
+  if (incompleteAction !== undefined && !isIncompleteAction(incompleteAction)) {
     throw new UsageError(`--incomplete-action is retry or error, not ${JSON.stringify(incompleteAction)}`);
   }
   if (incompleteMax === undefined) return;
-  if (!Number.isFinite(incompleteMax) || incompleteMax <= 0 || (incompleteMax >= 1 && !Number.isInteger(incompleteMax))) {
+  if (!isIncompleteMax(incompleteMax)) {
     throw new UsageError(`--incomplete-max takes a whole number of samples, or a proportion between 0 and 1, not ${incompleteMax}`);
   }
   if (incompleteAction !== 'error') throw new UsageError('--incomplete-max limits --incomplete-action error; give both');

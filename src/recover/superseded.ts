@@ -6,26 +6,26 @@
  * created later: by the time each run recorded (`eval.created`), never a file's mtime, which a
  * copy resets. A recovered copy is the same run as its log, so it supersedes nothing.
  */
-import { attemptOf, type AttemptIdentity, type ScannedLog } from './log-scan.js';
+import { attemptOf, type ScannedLog } from './log-scan.js';
 import { parentLocation } from './output-path.js';
 
 /** Each superseded unfinished log, with the newest log of its task that supersedes it. */
 export function supersededLogs(logs: readonly ScannedLog[]): Map<string, string> {
-  const newest = new Map<string, { location: string; attempt: Required<Pick<AttemptIdentity, 'created'>> & AttemptIdentity }>();
-  const groupOf = (location: string, taskId: string) => `${parentLocation(location)}\u0000${taskId}`;
+  /** The attempts that can be placed (a task id and a creation time), by log. */
+  const placed = new Map<ScannedLog, { group: string; created: string; runId?: string }>();
   for (const log of logs) {
     const attempt = attemptOf(log);
-    if (!attempt?.taskId || !attempt.created) continue;
-    const group = groupOf(log.location, attempt.taskId);
-    const best = newest.get(group);
-    if (!best || isLater(attempt.created, best.attempt.created)) newest.set(group, { location: log.location, attempt: { ...attempt, created: attempt.created } });
+    if (attempt?.taskId && attempt.created) placed.set(log, { group: `${parentLocation(log.location)}\u0000${attempt.taskId}`, created: attempt.created, runId: attempt.runId });
+  }
+  const newest = new Map<string, { location: string; created: string; runId?: string }>();
+  for (const [log, attempt] of placed) {
+    const best = newest.get(attempt.group);
+    if (!best || isLater(attempt.created, best.created)) newest.set(attempt.group, { location: log.location, created: attempt.created, runId: attempt.runId });
   }
   const superseded = new Map<string, string>();
-  for (const log of logs) {
-    const attempt = attemptOf(log);
-    if (log.finished !== false || !attempt?.taskId || !attempt.created) continue;
-    const best = newest.get(groupOf(log.location, attempt.taskId))!;
-    if (best.location !== log.location && best.attempt.runId !== attempt.runId && isLater(best.attempt.created, attempt.created)) {
+  for (const [log, attempt] of placed) {
+    const best = newest.get(attempt.group)!;
+    if (log.finished === false && best.location !== log.location && best.runId !== attempt.runId && isLater(best.created, attempt.created)) {
       superseded.set(log.location, best.location);
     }
   }

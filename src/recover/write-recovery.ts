@@ -211,6 +211,7 @@ export async function recoverCrashedRun(
     const results = await recomputedResults(start, totals, warn);
     const notFinalized = finishing.reason ?? (expectation === undefined ? undefined : 'reason' in expectation ? expectation.reason : expectation.expected.shortfall());
     const finalized = finishing.terminate && notFinalized === undefined;
+    const status = finalized ? 'success' : 'error';
     const header = recoveredHeader(start, totals, results?.results, await log.configUpdates(), { finalized });
     await lease.assertHeld();
     // Checked before it is published (its bytes as written, then its contents), so a recovery
@@ -218,7 +219,7 @@ export async function recoverCrashedRun(
     const verify = async (workingCopy: string) => {
       // Done with the crashed log: closing it frees its directory before the output's is read.
       await log.close();
-      await verifyRecoveredLog(new FileByteSource(workingCopy), output, total, finalized ? 'success' : 'error');
+      await verifyRecoveredLog(new FileByteSource(workingCopy), output, total, status);
     };
     await writer.finish({ header, ...(results ? { reductions: results.reductions } : {}), verify });
     writer = undefined;
@@ -227,7 +228,7 @@ export async function recoverCrashedRun(
     if (options.overwrite) {
       await lease.assertHeld();
       await storage.copy(output, location);
-      await verifyRecoveredLog(storage.byteSource(location), location, total, finalized ? 'success' : 'error');
+      await verifyRecoveredLog(storage.byteSource(location), location, total, status);
       await storage.delete(output);
       target.staged = false;
       finalOutput = location;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { EvalLogReader } from '../../src/eval/eval-log-reader.js';
 import type { EvalSample, LogStart } from '../../src/eval/schemas.js';
 import { ResumeRefusedError } from '../../src/errors.js';
@@ -169,48 +169,41 @@ describe('--incomplete-action error: what keeps a log from being finalized', () 
   });
 
   it('a start without sample ids: not finalized, and why', async (t) => {
-    const scratch = await makeScratch(t);
     const arith = arithStart({ samples: 2, epochs: 1 });
-    const start: LogStart = { ...arith, eval: { ...arith.eval, dataset: { ...arith.eval.dataset, sample_ids: null } } };
-    const log = scratch.log('run.eval');
-    await writeCrashedLog(log, start, [[arithSample(1, 1)]]);
-    const db = openBufferDatabase(log, scratch.dataDir);
-    bufferSample(db, arithSample(2, 1), 'in-progress');
-    await db.close({ cleanup: false });
-    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, incompleteAction: 'error' });
+    const { log, dataDir } = await crashWithOneRunning(t, { ...arith, eval: { ...arith.eval, dataset: { ...arith.eval.dataset, sample_ids: null } } });
+    const result = await recoverEvalLog(log, { dataDir, incompleteAction: 'error' });
     assert.equal(result.finalized, false);
     assert.match(result.notFinalizedReason!, /records no sample ids/);
   });
 
   it('a crafted start expecting 10^12 epochs: recovered, not finalized, one reason, no crash', async (t) => {
-    const scratch = await makeScratch(t);
     const arith = arithStart({ samples: 2, epochs: 1 });
-    const start: LogStart = { ...arith, eval: { ...arith.eval, config: { ...arith.eval.config, epochs: 1e12 } } };
-    const log = scratch.log('run.eval');
-    await writeCrashedLog(log, start, [[arithSample(1, 1)]]);
-    const db = openBufferDatabase(log, scratch.dataDir);
-    bufferSample(db, arithSample(2, 1), 'in-progress');
-    await db.close({ cleanup: false });
-    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir, incompleteAction: 'error' });
+    const { log, dataDir } = await crashWithOneRunning(t, { ...arith, eval: { ...arith.eval, config: { ...arith.eval.config, epochs: 1e12 } } });
+    const result = await recoverEvalLog(log, { dataDir, incompleteAction: 'error' });
     assert.deepEqual([result.samples, result.finalized], [2, false]);
     assert.match(result.notFinalizedReason!, /^its start expects 2 sample ids × 1000000000000 epochs, more than the 20000000 samples that can be checked off$/);
   });
 
   it('with the default (retry), nothing changes: cancelled, status error, finalized false and no reason', async (t) => {
-    const scratch = await makeScratch(t);
-    const start = arithStart({ samples: 2, epochs: 1 });
-    const log = scratch.log('run.eval');
-    await writeCrashedLog(log, start, [[arithSample(1, 1)]]);
-    const db = openBufferDatabase(log, scratch.dataDir);
-    bufferSample(db, arithSample(2, 1), 'in-progress');
-    await db.close({ cleanup: false });
-    const result = await recoverEvalLog(log, { dataDir: scratch.dataDir });
+    const { log, dataDir } = await crashWithOneRunning(t, arithStart({ samples: 2, epochs: 1 }));
+    const result = await recoverEvalLog(log, { dataDir });
     assert.deepEqual([result.finalized, result.notFinalizedReason], [false, undefined]);
     const recovered = await readRecovered(result.output);
     assert.equal(recovered.status, 'error');
     assert.deepEqual(recovered.samples.filter((sample) => sample.error).map((sample) => sample.error!.message), ['CancelledError()']);
   });
 });
+
+/** A crashed run of 2 samples: sample 1 flushed, sample 2 still running in the buffer database. */
+async function crashWithOneRunning(t: TestContext, start: LogStart): Promise<{ log: string; dataDir: string }> {
+  const scratch = await makeScratch(t);
+  const log = scratch.log('run.eval');
+  await writeCrashedLog(log, start, [[arithSample(1, 1)]]);
+  const db = openBufferDatabase(log, scratch.dataDir);
+  bufferSample(db, arithSample(2, 1), 'in-progress');
+  await db.close({ cleanup: false });
+  return { log, dataDir: scratch.dataDir };
+}
 
 async function startOf(path: string): Promise<LogStart> {
   const reader = await EvalLogReader.open(path);
